@@ -1,0 +1,71 @@
+"""The executor's scheduler: consumes ExecutionRequested, hands rows to workers (spec 3.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from models.guards import Guards
+from models.ops import (
+    Ack,
+    CasExecutionStatus,
+    Consume,
+    Nack,
+    Publish,
+    ReadAction,
+    ReadExecution,
+    ReadWorkers,
+    StoreError,
+    WriteExecutionRow,
+)
+from models.rows import WORKER_DISPATCH, Delivery, Message, worker_queue
+from models.statuses import REQUESTED, SCHEDULED, SCHEDULING
+
+STALE_CLAIM_SECONDS = 30.0
+
+
+def execution_scheduler(guards: Guards, consumer: str) -> Generator:
+    turn = 0  # round-robin position, in the executor's memory
+    while True:
+        delivery: Delivery = yield Consume("S0", consumer)
+        eid = delivery.message.execution_id
+        try:
+            row = yield ReadExecution("S1", eid)
+            if guards.claim:
+                verdict = yield from _claim(eid, row.status)
+                if verdict == "requeue":
+                    yield Nack("S1", consumer, delivery.tag, True)
+                    continue
+                if verdict == "drop":
+                    yield Ack("S1", consumer, delivery.tag)
+                    continue
+            yield ReadAction("S2", row.action_ref)
+            workers = yield ReadWorkers("S3")
+            worker = workers[turn % len(workers)]
+            turn += 1
+            message = Message(WORKER_DISPATCH, eid, worker_id=worker)
+            if guards.claim:
+                yield CasExecutionStatus("S3", eid, SCHEDULING, SCHEDULED, worker)
+                try:
+                    yield Publish("S4", worker_queue(worker), message)
+                except StoreError:
+                    yield CasExecutionStatus("S4", eid, SCHEDULED, REQUESTED)
+                    raise
+            else:
+                # No precondition: a duplicate request re-schedules (and may un-finish) the row.
+                yield WriteExecutionRow("S4", row, SCHEDULED, worker)
+                yield Publish("S5", worker_queue(worker), message)
+        except StoreError:
+            yield Nack("S6", consumer, delivery.tag, False)  # dead-lettered
+            continue
+        yield Ack("S6", consumer, delivery.tag)
+
+
+def _claim(eid: int, status: str) -> Generator:
+    """SERIALIZED S1/S2: returns 'go', 'drop' or 'requeue'."""
+    if status == SCHEDULING:
+        won = yield CasExecutionStatus("S1", eid, SCHEDULING, SCHEDULING, None, STALE_CLAIM_SECONDS)
+        return "go" if won else "requeue"
+    if status != REQUESTED:
+        return "drop"
+    won = yield CasExecutionStatus("S2", eid, REQUESTED, SCHEDULING)
+    return "go" if won else "drop"

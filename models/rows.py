@@ -1,0 +1,75 @@
+"""Row shapes the ported code reads (spec 2.1, 2.3) and the messages it sends (spec 2.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTask:
+    workflow_execution: int
+    task_name: str
+    task_index: int | None = None  # 0-based item index; None for a plain task
+    triggered_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecRow:
+    id: int
+    action_ref: str | None
+    parent: int | None
+    status: str
+    workflow_task: WorkflowTask | None = None
+    result: object = None
+    worker: int | None = None
+    updated: float = 0.0
+
+    def with_(self, **changes: object) -> ExecRow:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRow:
+    id: int
+    execution: int
+    status: str
+    completed_tasks: tuple[str, ...] = ()
+    failed_tasks: tuple[str, ...] = ()
+    current_tasks: tuple[str, ...] = ()
+    variables: tuple[tuple[str, object], ...] = ()
+    error_message: str | None = None
+    task_graph: object = None  # the graph snapshot taken at workflow start (spec 2.3)
+
+
+# Message kinds on the race path (spec 2.5). Queue names follow attune's.
+EXECUTION_REQUESTED = "ExecutionRequested"
+WORKER_DISPATCH = "WorkerDispatch"
+STATUS_CHANGED = "ExecutionStatusChanged"
+EXECUTION_COMPLETED = "ExecutionCompleted"
+
+REQUESTS_QUEUE = "attune.execution.requests.queue"
+STATUS_QUEUE = "attune.execution.status.queue"
+COMPLETED_QUEUE = "attune.execution.completed.queue"
+
+
+def worker_queue(worker_id: int) -> str:
+    return f"worker.{worker_id}.executions"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: str
+    execution_id: int
+    status: str | None = None
+    worker_id: int | None = None
+
+    def summary(self) -> str:
+        extra = f":{self.status}" if self.status else ""
+        return f"{self.kind}#{self.execution_id}{extra}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    tag: int
+    message: Message
+    redelivered: bool = False

@@ -1,0 +1,33 @@
+"""Workflow start: the workflow's own execution, its workflow_execution row, entry tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from models.dispatch import dispatch
+from models.graph import Graph
+from models.guards import Guards
+from models.ops import (
+    InsertExecution,
+    InsertWorkflowExecution,
+    SetExecutionStatus,
+    StoreError,
+    UpdateWorkflowExecution,
+)
+from models.statuses import COMPLETED, RUNNING
+
+
+def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Generator:
+    """Entry tasks are dispatched one by one, outside any lock (spec 7(f)11)."""
+    parent = yield InsertExecution("start", workflow_ref, None, None, RUNNING)
+    w = yield InsertWorkflowExecution("start", parent, graph)
+    entries = graph.entry_points
+    if not entries:  # every task has an inbound edge: completed at once, nothing run
+        yield UpdateWorkflowExecution("start", w, (("status", COMPLETED),))
+        yield SetExecutionStatus("start", parent, COMPLETED)
+        return
+    for name in entries:
+        try:
+            yield from dispatch(guards, w, parent, graph.nodes[name], None, None)
+        except StoreError:
+            pass

@@ -1,0 +1,22 @@
+"""Execution status values and the status sets the advance uses (spec 2.2)."""
+
+REQUESTED = "requested"
+SCHEDULING = "scheduling"
+SCHEDULED = "scheduled"
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELING = "canceling"
+CANCELLED = "cancelled"
+TIMEOUT = "timeout"
+ABANDONED = "abandoned"
+
+# Tuples, not sets: membership on a handful of strings is as fast, and nothing here is
+# ever iterated in hash order.
+IN_FLIGHT = (SCHEDULING, SCHEDULED, RUNNING)
+# NOT abandoned, NOT canceling (spec 2.2).
+FINISHED = (COMPLETED, FAILED, TIMEOUT, CANCELLED)
+ITEM_FAILED = (FAILED, TIMEOUT)
+HAS_RESULT = (COMPLETED, FAILED, TIMEOUT)
+# Workflow-execution statuses at which an advance returns at once (P3; H5 omits cancelled).
+WORKFLOW_TERMINAL = (COMPLETED, FAILED, CANCELLED)

@@ -1,0 +1,48 @@
+"""A worker execution slot (spec 3.1): terminal DB write first, completion publish after."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from models.ops import Consume, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
+from models.rows import (
+    COMPLETED_QUEUE,
+    EXECUTION_COMPLETED,
+    STATUS_CHANGED,
+    STATUS_QUEUE,
+    Delivery,
+    Message,
+)
+from models.statuses import COMPLETED, FAILED, RUNNING
+
+
+def worker_slot(consumer: str) -> Generator:
+    """One concurrency permit of a worker. Its consumer acks on delivery, before the run."""
+    while True:
+        delivery: Delivery = yield Consume("W1", consumer)
+        yield from run_execution(delivery.message.execution_id)
+
+
+def run_execution(eid: int) -> Generator:
+    yield ReadExecution("W3", eid)
+    yield from _publish_quietly("W3", STATUS_QUEUE, Message(STATUS_CHANGED, eid, RUNNING))
+    yield SetExecutionStatus("W4", eid, RUNNING)
+    yield ReadExecution("W5", eid)
+    ok = yield RunAction("W5", eid)
+    status = COMPLETED if ok else FAILED
+    try:
+        yield SetExecutionStatus("W6", eid, status, {"ok": ok})
+    except StoreError:
+        status = FAILED  # the row stays running; a failed completion is still published
+    yield ReadExecution("W7", eid)
+    yield from _publish_quietly("W7", STATUS_QUEUE, Message(STATUS_CHANGED, eid, status))
+    yield ReadExecution("W8", eid)
+    yield from _publish_quietly("W8", COMPLETED_QUEUE, Message(EXECUTION_COMPLETED, eid, status))
+
+
+def _publish_quietly(step: str, queue: str, message: Message) -> Generator:
+    """Worker publish failures are only logged: no retry, no outbox."""
+    try:
+        yield Publish(step, queue, message)
+    except StoreError:
+        pass

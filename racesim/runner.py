@@ -1,0 +1,200 @@
+"""Scenario -> world -> schedule -> trace -> verdict, for one seed or a sweep of seeds."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from models.guards import Guards
+from scenarios.loader import Scenario
+from sim.checkers import Verdict, check
+from sim.choices import ChoiceSource, ReplaySource
+from sim.config import Deployment, Faults, RunConfig
+from sim.schedulers import STRATEGIES
+from sim.trace import digest
+from sim.world import RunOutput, World
+
+
+def config_for(
+    scenario: Scenario,
+    guards: Guards,
+    deployment: Deployment | None = None,
+    faults: Faults | None = None,
+) -> RunConfig:
+    return RunConfig(
+        scenario=scenario.name,
+        graph=scenario.graph,
+        timing=scenario.timing,
+        guards=guards,
+        deployment=deployment or scenario.deployment,
+        faults=scenario.faults if faults is None else faults,
+        outcomes=scenario.outcomes,
+        workflow_ref=scenario.workflow_ref,
+    )
+
+
+@dataclass(slots=True)
+class RunResult:
+    seed: int
+    output: RunOutput
+    verdict: Verdict
+    digest: str
+
+
+def make_scheduler(strategy: str, params: dict | None = None):
+    try:
+        cls = STRATEGIES[strategy]
+    except KeyError:
+        raise ValueError(f"unknown strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})") from None
+    return cls(**(params or {}))
+
+
+def run_one(
+    config: RunConfig,
+    seed: int,
+    strategy: str = "random",
+    params: dict | None = None,
+    record: bool = False,
+    choices: list | None = None,
+    strict: bool = True,
+) -> RunResult:
+    """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``)."""
+    means = config.timing.means()
+    if choices is not None:
+        source: ChoiceSource = ReplaySource(choices, means, strict=strict)
+        source.seed = seed
+        scheduler = make_scheduler("replay")
+    else:
+        scheduler = make_scheduler(strategy, params)
+        source = ChoiceSource(seed, config.timing.samplers, means, timed=scheduler.timed, record=record)
+        scheduler.seed(seed) if hasattr(scheduler, "seed") else None
+    output = World(config, scheduler, source).run()
+    return RunResult(seed, output, verdict_of(output), digest(output.records))
+
+
+def verdict_of(output: RunOutput) -> Verdict:
+    db = output.db
+    workflow = db.workflows[output.workflow_id]
+    return check(
+        output.config.graph,
+        workflow,
+        db.workflow_children(output.workflow_id),
+        output.dispatched,
+        output.completions_published,
+        output.livelock,
+    )
+
+
+@dataclass(slots=True)
+class TaskSummary:
+    duplicate_dispatches: int = 0
+    max_dispatches: int = 0
+    runs_with_duplicates: int = 0
+    first_failing_seed: int | None = None
+
+
+@dataclass(slots=True)
+class Summary:
+    """Aggregate of a sweep over seeds ``seed .. seed + runs - 1`` for one configuration."""
+
+    scenario: str
+    guards: str
+    runs: int
+    seed: int
+    deployment: Deployment
+    faults: Faults
+    strategy: str = "random"
+    runs_with_duplicates: int = 0
+    duplicate_dispatches: int = 0
+    max_dispatches_per_task: int = 0
+    missed_dispatches: int = 0
+    stuck_workflows: int = 0
+    lost_updates: int = 0
+    wrong_outcomes: int = 0
+    first_failing_seed: int | None = None
+    first_seed: dict[str, int] = field(default_factory=dict)  # finding -> first seed showing it
+    stuck_reasons: dict[str, int] = field(default_factory=dict)
+    by_task: dict[str, TaskSummary] = field(default_factory=dict)
+    dispatch_histogram: dict[str, dict[int, int]] = field(default_factory=dict)
+    run_digests: list[str] = field(default_factory=list)
+    events: int = 0
+
+    def add(self, r: RunResult) -> None:
+        v = r.verdict
+        self.run_digests.append(r.digest)
+        self.events += r.output.steps
+        if v.duplicate_dispatches:
+            self.runs_with_duplicates += 1
+            if self.first_failing_seed is None:
+                self.first_failing_seed = r.seed
+        self.duplicate_dispatches += v.duplicate_dispatches
+        self.missed_dispatches += v.missed_dispatches
+        self.stuck_workflows += v.stuck_workflows
+        self.lost_updates += v.lost_updates
+        self.wrong_outcomes += v.wrong_outcomes
+        for finding in v.findings():
+            self.first_seed.setdefault(finding, r.seed)
+        for reason in v.stuck_reasons:
+            kind = reason.split(":")[0]
+            self.stuck_reasons[kind] = self.stuck_reasons.get(kind, 0) + 1
+        for task, stats in v.by_task.items():
+            ts = self.by_task.setdefault(task, TaskSummary())
+            ts.duplicate_dispatches += stats.duplicate_dispatches
+            ts.max_dispatches = max(ts.max_dispatches, stats.max_dispatches)
+            self.max_dispatches_per_task = max(self.max_dispatches_per_task, stats.max_dispatches)
+            if stats.duplicate_dispatches:
+                ts.runs_with_duplicates += 1
+                if ts.first_failing_seed is None:
+                    ts.first_failing_seed = r.seed
+            hist = self.dispatch_histogram.setdefault(task, {})
+            hist[stats.max_dispatches] = hist.get(stats.max_dispatches, 0) + 1
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256("".join(self.run_digests).encode()).hexdigest()
+
+    def to_json(self) -> dict:
+        """The foundation's fields, in this order, plus ``by_task``."""
+        return {
+            "scenario": self.scenario,
+            "guards": self.guards,
+            "runs": self.runs,
+            "seed": self.seed,
+            "runs_with_duplicates": self.runs_with_duplicates,
+            "duplicate_dispatches": self.duplicate_dispatches,
+            "max_dispatches_per_task": self.max_dispatches_per_task,
+            "missed_dispatches": self.missed_dispatches,
+            "stuck_workflows": self.stuck_workflows,
+            "first_failing_seed": self.first_failing_seed,
+            "digest": self.digest,
+            "by_task": {
+                name: {
+                    "duplicate_dispatches": t.duplicate_dispatches,
+                    "max_dispatches": t.max_dispatches,
+                    "runs_with_duplicates": t.runs_with_duplicates,
+                    "first_failing_seed": t.first_failing_seed,
+                }
+                for name, t in self.by_task.items()
+            },
+        }
+
+
+def sweep(
+    config: RunConfig,
+    seed: int,
+    runs: int,
+    strategy: str = "random",
+    params: dict | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    summary = Summary(config.scenario, config.guards.name, runs, seed, config.deployment, config.faults, strategy)
+    for s in range(seed, seed + runs):
+        summary.add(run_one(config, s, strategy, params))
+        if progress is not None:
+            progress(1)
+    return summary
+
+
+def with_guards(config: RunConfig, guards: Guards) -> RunConfig:
+    return replace(config, guards=guards)

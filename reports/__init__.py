@@ -1,0 +1,1 @@
+"""Rendering only: terminal, JSON, HTML, JUnit and trace export. No simulation here."""

@@ -1,0 +1,106 @@
+"""Terminal rendering with rich: sweep summaries, the guard matrix, one run's interleaving."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from racesim.runner import RunResult, Summary
+from sim.trace import Event, events
+
+
+def summary_table(summaries: list[Summary], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in (
+        "guards",
+        "runs",
+        "runs w/ dup",
+        "dup dispatches",
+        "dups by task",
+        "max/task",
+        "missed",
+        "stuck",
+        "lost upd",
+        "wrong",
+        "first failing seed",
+    ):
+        table.add_column(col, justify="left" if col in ("guards", "dups by task") else "right")
+    for s in summaries:
+        style = "bold red" if s.runs_with_duplicates else "green"
+        table.add_row(
+            Text(s.guards, style=style),
+            str(s.runs),
+            Text(str(s.runs_with_duplicates), style=style),
+            str(s.duplicate_dispatches),
+            " ".join(f"{name}:{t.duplicate_dispatches}" for name, t in s.by_task.items()),
+            str(s.max_dispatches_per_task),
+            str(s.missed_dispatches),
+            str(s.stuck_workflows),
+            str(s.lost_updates),
+            str(s.wrong_outcomes),
+            "-" if s.first_failing_seed is None else str(s.first_failing_seed),
+        )
+    return table
+
+
+def by_task_table(summary: Summary) -> Table:
+    table = Table(title=f"by task ({summary.guards})", title_justify="left")
+    for col in ("task", "dup dispatches", "max dispatches", "runs w/ dup", "first failing seed"):
+        table.add_column(col, justify="left" if col == "task" else "right")
+    for name, t in summary.by_task.items():
+        table.add_row(
+            name,
+            str(t.duplicate_dispatches),
+            str(t.max_dispatches),
+            str(t.runs_with_duplicates),
+            "-" if t.first_failing_seed is None else str(t.first_failing_seed),
+        )
+    return table
+
+
+def duplicate_marks(result: RunResult) -> dict[int, str]:
+    """Record index -> mark for every hand-over to a worker beyond the first of its key."""
+    db = result.output.db
+    seen: dict[tuple, int] = {}
+    marks: dict[int, str] = {}
+    for i, ev in enumerate(events(result.output.records)):
+        if ev.op != "Publish" or not str(ev.args[0]).startswith("worker."):
+            continue
+        eid = int(str(ev.args[1]).split("#")[1].split(":")[0])
+        wt = db.executions[eid].workflow_task
+        if wt is None:
+            continue
+        key = (wt.task_name, wt.task_index)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            label = wt.task_name if wt.task_index is None else f"{wt.task_name}[{wt.task_index}]"
+            marks[i] = f"DUPLICATE #{seen[key]} of {label}"
+    return marks
+
+
+def format_event(ev: Event) -> str:
+    args = ", ".join(map(str, ev.args))
+    result = "" if ev.result is None else f" -> {ev.result}"
+    return f"{ev.time:10.6f}  {ev.actor:<22} {ev.step:<6} {ev.op}({args}){result}"
+
+
+def print_trace(console: Console, result: RunResult) -> None:
+    marks = duplicate_marks(result)
+    for i, ev in enumerate(events(result.output.records)):
+        line = Text(format_event(ev))
+        if i in marks:
+            line.stylize("bold red")
+            line.append(f"   <-- {marks[i]}", style="bold red")
+        elif ev.op == "Crash":
+            line.stylize("bold magenta")
+        console.print(line, soft_wrap=True, highlight=False)
+    v = result.verdict
+    console.print(
+        f"digest {result.digest}  status={v.workflow_status} duplicates={v.duplicate_dispatches} "
+        f"missed={v.missed_dispatches} stuck={v.stuck_workflows} lost_updates={v.lost_updates} "
+        f"wrong_outcomes={v.wrong_outcomes}",
+        highlight=False,
+    )
+    for reason in v.stuck_reasons + v.wrong_reasons:
+        console.print(f"  {reason}", highlight=False)

@@ -1,0 +1,1 @@
+"""Named scenarios (YAML data in this folder) and the code that reads them."""

@@ -1,0 +1,1 @@
+"""The kernel: world, clock, seeded choices, schedulers, simulated stores, trace, checkers."""

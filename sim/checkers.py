@@ -1,0 +1,184 @@
+"""Checkers: turn a finished run into a verdict (duplicates, misses, stuck, lost updates,
+wrong outcomes). They read the final stores and what the world observed, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.graph import Graph, fires
+from models.rows import ExecRow, WorkflowRow
+from models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
+
+
+@dataclass(slots=True)
+class TaskDispatches:
+    duplicate_dispatches: int = 0
+    max_dispatches: int = 0
+
+
+@dataclass(slots=True)
+class Verdict:
+    duplicate_dispatches: int = 0
+    by_task: dict[str, TaskDispatches] = field(default_factory=dict)
+    duplicate_keys: list[tuple[str, int | None, int]] = field(default_factory=list)
+    missed_dispatches: int = 0
+    missed: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    stuck_workflows: int = 0
+    stuck_reasons: list[str] = field(default_factory=list)
+    lost_updates: int = 0
+    lost_tasks: list[str] = field(default_factory=list)
+    wrong_outcomes: int = 0
+    wrong_reasons: list[str] = field(default_factory=list)
+    workflow_status: str = ""
+
+    @property
+    def failing(self) -> bool:
+        return self.duplicate_dispatches > 0
+
+    def findings(self) -> list[str]:
+        """Kinds of finding present, in a fixed order."""
+        out = []
+        for name, value in (
+            ("duplicates", self.duplicate_dispatches),
+            ("missed", self.missed_dispatches),
+            ("stuck", self.stuck_workflows),
+            ("lost_updates", self.lost_updates),
+            ("wrong_outcomes", self.wrong_outcomes),
+        ):
+            if value:
+                out.append(name)
+        return out
+
+
+def _label(task: str, index: int | None) -> str:
+    return task if index is None else f"{task}[{index}]"
+
+
+def check(
+    graph: Graph,
+    workflow: WorkflowRow,
+    children: list[ExecRow],
+    dispatched: list[int],
+    completions_published: list[int],
+    livelock: bool = False,
+) -> Verdict:
+    """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
+    handed to a worker, one entry per hand-over."""
+    v = Verdict(workflow_status=workflow.status)
+    by_id = {r.id: r for r in children}
+
+    # -- duplicates: count hand-overs per (task, item index) ---------------------------------
+    counts: dict[tuple[str, int | None], int] = {}
+    for eid in dispatched:
+        row = by_id.get(eid)
+        if row is None:
+            continue
+        key = (row.workflow_task.task_name, row.workflow_task.task_index)
+        counts[key] = counts.get(key, 0) + 1
+    for name in graph.nodes:
+        v.by_task[name] = TaskDispatches()
+    for (task, index), n in counts.items():
+        stats = v.by_task.setdefault(task, TaskDispatches())
+        stats.max_dispatches = max(stats.max_dispatches, n)
+        if n > 1:
+            stats.duplicate_dispatches += n - 1
+            v.duplicate_dispatches += n - 1
+            v.duplicate_keys.append((task, index, n))
+
+    # -- what the workflow should have run, from how its tasks really ended --------------------
+    rows_of: dict[str, list[ExecRow]] = {}
+    for r in children:
+        rows_of.setdefault(r.workflow_task.task_name, []).append(r)
+
+    def ended(name: str) -> tuple[bool, bool]:
+        """(finished, succeeded) by the intended semantics: a with_items task finishes when
+        every item has finished, and succeeds only if every item succeeded."""
+        node = graph.nodes[name]
+        rows = rows_of.get(name, [])
+        if node.with_items == 0:
+            return True, True  # an empty list has nothing to wait for
+        if not rows or any(r.status not in FINISHED for r in rows):
+            return False, False
+        if node.with_items is not None and len({r.workflow_task.task_index for r in rows}) < node.with_items:
+            return False, False
+        return True, all(r.status == COMPLETED for r in rows)
+
+    expected: list[str] = []
+    queue = list(graph.entry_points)
+    while queue:
+        name = queue.pop(0)
+        if name in expected:
+            continue
+        expected.append(name)
+        done, ok = ended(name)
+        if not done:
+            continue
+        for tr in graph.nodes[name].transitions:
+            if not fires(tr.kind, ok, False):
+                continue
+            for target in tr.do:
+                node = graph.nodes[target]
+                if node.join is not None:
+                    met = sum(1 for p in node.inbound if ended(p) == (True, True))
+                    if met < node.join:
+                        continue
+                queue.append(target)
+
+    dispatched_keys = set(counts)
+    for name in expected:
+        node = graph.nodes[name]
+        if not node.action:
+            continue
+        indexes = [None] if node.with_items is None else list(range(node.with_items))
+        for index in indexes:
+            if (name, index) not in dispatched_keys:
+                v.missed.append(_label(name, index))
+    v.missed_dispatches = len(v.missed)
+    v.unexpected = sorted({task for task, _ in counts if task not in expected})
+
+    # -- stuck: not terminal at quiescence, and why -------------------------------------------
+    published = set(completions_published)
+    if workflow.status not in WORKFLOW_TERMINAL:
+        v.stuck_workflows = 1
+        reasons = v.stuck_reasons
+        if livelock:
+            reasons.append("livelock: the step limit was reached with actors still busy")
+        for r in children:
+            wt = r.workflow_task
+            label = _label(wt.task_name, wt.task_index)
+            if r.status in FINISHED and r.id not in published:
+                reasons.append(f"lost completion: {label} finished but its completion was never published")
+            elif r.status == RUNNING:
+                reasons.append(f"slot held forever: {label} stays running")
+            elif r.status == SCHEDULED:
+                reasons.append(f"{label} stays scheduled, never run")
+            elif r.status == REQUESTED:
+                reasons.append(f"successor left requested: {label} never scheduled")
+        for name, node in graph.nodes.items():
+            if node.join is not None and name not in rows_of and any(ended(p)[0] for p in node.inbound):
+                reasons.append(f"unmet join: {name} never admitted")
+        for name, node in graph.nodes.items():
+            if node.with_items == 0 and name in expected:
+                reasons.append(f"empty with_items: {name} has no item to finish it")
+        if not reasons:
+            reasons.append("no advance completed the workflow (a completion was processed without effect)")
+
+    # -- lost updates: finished, every completion published, yet absent from both lists --------
+    recorded = set(workflow.completed_tasks) | set(workflow.failed_tasks)
+    for name, rows in rows_of.items():
+        done, _ = ended(name)
+        if done and name not in recorded and all(r.id in published for r in rows):
+            v.lost_tasks.append(name)
+    v.lost_updates = len(v.lost_tasks)
+
+    # -- wrong outcome: completed although a task failed or a join never ran -------------------
+    if workflow.status == COMPLETED:
+        failed_tasks = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        if failed_tasks:
+            v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
+        for name, node in graph.nodes.items():
+            if node.join is not None and name not in rows_of and any(ended(p)[0] for p in node.inbound):
+                v.wrong_reasons.append(f"completed although join {name} never ran")
+    v.wrong_outcomes = 1 if v.wrong_reasons else 0
+    return v

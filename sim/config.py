@@ -1,0 +1,87 @@
+"""What a world is built from: the workflow, its timing, deployment, faults and outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.graph import Graph
+from models.guards import Guards
+from sim.timing import TimingModel
+
+# Fault names (kebab-case, as on the command line) and where each strikes.
+FAULTS: dict[str, str] = {
+    "crash-before-publish": "a worker dies after its terminal DB write, before its completion publish",
+    "crash-before-write": "a worker dies during the run, before its terminal DB write",
+    "executor-crash": "an executor dies before acking a completion; its unacked messages are redelivered",
+    "publish-failure": "publishing a successor's ExecutionRequested fails after its row was inserted",
+    "crash-after-commit": "(lock) an executor dies between COMMIT and the outbox publishes",
+    "db-error": "a database error inside an advance (at the completed/failed-list write); the listener acks",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    replicas: int = 1  # executor processes
+    listeners: int = 1  # concurrent completion handlers per executor (attune: 1)
+    prefetch: int = 10  # per consumer, as in attune
+    workers: int = 3
+    worker_slots: int = 10  # a worker's local concurrency permits (attune default: 10)
+    restart_delay: float = 5.0  # seconds until a crashed executor is back
+
+    def label(self) -> str:
+        return f"replicas={self.replicas} listeners={self.listeners} prefetch={self.prefetch} workers={self.workers}"
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    probabilities: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """``none``, ``crash-before-publish`` (p = 0.1) or ``crash-before-publish=0.3+db-error``."""
+        text = text.strip()
+        if text in ("", "none"):
+            return cls()
+        pairs: list[tuple[str, float]] = []
+        for part in text.split("+"):
+            name, _, value = part.strip().partition("=")
+            if name not in FAULTS:
+                raise ValueError(f"unknown fault {name!r} (choose from: {', '.join(FAULTS)})")
+            p = float(value) if value else 0.1
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"fault {name}: probability {p} is not in [0, 1]")
+            pairs.append((name, p))
+        return cls(tuple(sorted(pairs)))
+
+    def get(self, name: str) -> float:
+        return dict(self.probabilities).get(name, 0.0)
+
+    def label(self) -> str:
+        return "+".join(f"{n}={p:g}" for n, p in self.probabilities) or "none"
+
+    def merged(self, other: Faults) -> Faults:
+        return Faults(tuple(sorted({**dict(self.probabilities), **dict(other.probabilities)}.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """How a task's runs end: listed item indexes (or the plain task) fail, or at random."""
+
+    fail_items: tuple[int, ...] = ()
+    fail_all: bool = False
+    fail_probability: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """Everything one run needs except its seed and scheduler. The graph is read-only."""
+
+    scenario: str
+    graph: Graph
+    timing: TimingModel
+    guards: Guards
+    deployment: Deployment = Deployment()
+    faults: Faults = Faults()
+    outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
+    workflow_ref: str = "workflow"
+    max_steps: int = 200_000

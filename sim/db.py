@@ -1,0 +1,317 @@
+"""Simulated database: the execution, workflow_execution and workflow_task_dispatch tables.
+
+Each operation is atomic and none spans a yield: the world executes one op at a time.
+Predicates follow the spec exactly (status sets, self-exclusion, whole-array overwrites).
+Rows are immutable snapshots, so a read hands out the stored object without copying.
+Transactions keep an undo log (rolled back on ROLLBACK or when the session dies); writes
+are visible to other sessions at once, which is exact here because every concurrent
+advance waits on the advisory lock and no other actor reads the rows a transaction writes
+before its messages are published after COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from models import ops
+from models.ops import StoreError
+from models.rows import ExecRow, WorkflowRow
+from models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
+
+BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
+
+
+class SimDB:
+    def __init__(self, worker_ids: tuple[int, ...]) -> None:
+        self.executions: dict[int, ExecRow] = {}
+        self.by_task: dict[tuple[int, str], list[int]] = {}  # (W, task) -> ids, insert order
+        self.by_parent: dict[int, list[int]] = {}
+        self.workflows: dict[int, WorkflowRow] = {}
+        self.workflow_by_execution: dict[int, int] = {}
+        self.dispatch_keys: dict[tuple[int, str, int], int | None] = {}
+        self.worker_ids = worker_ids
+        self.next_execution_id = 1
+        self.next_workflow_id = 1
+        self.now = 0.0
+        self._undo: dict[int, list[tuple[str, object, object]]] = {}  # session -> undo log
+        self.lock_holder: dict[int, int] = {}  # advisory key -> session
+        self.lock_waiters: dict[int, deque[int]] = {}
+        self.handlers = {
+            ops.ReadExecution: self.read_execution,
+            ops.InsertExecution: self.insert_execution,
+            ops.SetExecutionStatus: self.set_execution_status,
+            ops.WriteExecutionRow: self.write_execution_row,
+            ops.CasExecutionStatus: self.cas_execution_status,
+            ops.CountInFlight: self.count_in_flight,
+            ops.SelectPending: self.select_pending,
+            ops.CountRemaining: self.count_remaining,
+            ops.AnyItemFailed: self.any_item_failed,
+            ops.CountTaskRows: self.count_task_rows,
+            ops.CountRunning: self.count_running,
+            ops.ReadChildren: self.read_children,
+            ops.ReadItemRows: self.read_item_rows,
+            ops.ReadAction: self.read_nothing,
+            ops.ReadDefinition: self.read_nothing,
+            ops.ReadWorkers: self.read_workers,
+            ops.InsertWorkflowExecution: self.insert_workflow_execution,
+            ops.ReadWorkflowExecution: self.read_workflow_execution,
+            ops.UpdateWorkflowExecution: self.update_workflow_execution,
+            ops.InsertDispatchKey: self.insert_dispatch_key,
+            ops.ReadDispatchKey: self.read_dispatch_key,
+            ops.SetDispatchKeyExecution: self.set_dispatch_key_execution,
+            ops.Begin: self.begin,
+            ops.Commit: self.commit,
+            ops.Rollback: self.rollback,
+        }
+
+    # ---- writes go through here so a transaction can undo them ---------------------------
+    def _put_execution(self, session: int, row: ExecRow) -> None:
+        undo = self._undo.get(session)
+        if undo is not None:
+            undo.append(("execution", row.id, self.executions.get(row.id)))
+        self.executions[row.id] = row
+
+    def _put_workflow(self, session: int, row: WorkflowRow) -> None:
+        undo = self._undo.get(session)
+        if undo is not None:
+            undo.append(("workflow", row.id, self.workflows.get(row.id)))
+        self.workflows[row.id] = row
+
+    def _put_key(self, session: int, key: tuple[int, str, int], value: int | None) -> None:
+        undo = self._undo.get(session)
+        if undo is not None:
+            undo.append(("key", key, self.dispatch_keys.get(key, _ABSENT)))
+        self.dispatch_keys[key] = value
+
+    def _row(self, eid: int) -> ExecRow:
+        row = self.executions.get(eid)
+        if row is None:
+            raise StoreError(f"execution {eid} not found")
+        return row
+
+    # ---- execution table ---------------------------------------------------------------
+    def read_execution(self, session: int, op: ops.ReadExecution) -> ExecRow:
+        return self._row(op.execution_id)
+
+    def insert_execution(self, session: int, op: ops.InsertExecution) -> int:
+        eid = self.next_execution_id
+        self.next_execution_id = eid + 1
+        row = ExecRow(eid, op.action_ref, op.parent, op.status, op.workflow_task, None, None, self.now)
+        self._put_execution(session, row)
+        wt = op.workflow_task
+        if wt is not None:
+            self.by_task.setdefault((wt.workflow_execution, wt.task_name), []).append(eid)
+        if op.parent is not None:
+            self.by_parent.setdefault(op.parent, []).append(eid)
+        return eid
+
+    def set_execution_status(self, session: int, op: ops.SetExecutionStatus) -> None:
+        r = self._row(op.execution_id)
+        result = op.result if op.result is not None else r.result
+        self._put_execution(
+            session, ExecRow(r.id, r.action_ref, r.parent, op.status, r.workflow_task, result, r.worker, self.now)
+        )
+
+    def write_execution_row(self, session: int, op: ops.WriteExecutionRow) -> None:
+        # attune's update writes back the snapshot's non-null fields (status among them)
+        # with no precondition on the current status: it can un-finish a row.
+        snap = op.snapshot
+        cur = self._row(snap.id)
+        result = snap.result if snap.result is not None else cur.result
+        self._put_execution(
+            session,
+            ExecRow(cur.id, cur.action_ref, cur.parent, op.status, cur.workflow_task, result, op.worker, self.now),
+        )
+
+    def cas_execution_status(self, session: int, op: ops.CasExecutionStatus) -> bool:
+        r = self._row(op.execution_id)
+        if r.status != op.expect:
+            return False
+        if op.stale_after is not None and self.now - r.updated < op.stale_after:
+            return False
+        worker = op.worker if op.worker is not None else r.worker
+        self._put_execution(
+            session, ExecRow(r.id, r.action_ref, r.parent, op.new, r.workflow_task, r.result, worker, self.now)
+        )
+        return True
+
+    def _task_rows(self, w: int, task: str) -> list[ExecRow]:
+        ex = self.executions
+        return [ex[i] for i in self.by_task.get((w, task), ())]
+
+    def count_in_flight(self, session: int, op: ops.CountInFlight) -> int:
+        me = op.exclude_id
+        return sum(
+            1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status in IN_FLIGHT and r.id != me
+        )
+
+    def select_pending(self, session: int, op: ops.SelectPending) -> tuple[int, ...]:
+        rows = [r for r in self._task_rows(op.workflow_execution, op.task_name) if r.status == REQUESTED]
+        rows.sort(key=_index_key)
+        return tuple(r.id for r in rows[: op.limit])
+
+    def count_remaining(self, session: int, op: ops.CountRemaining) -> int:
+        me = op.exclude_id
+        return sum(
+            1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in FINISHED and r.id != me
+        )
+
+    def any_item_failed(self, session: int, op: ops.AnyItemFailed) -> bool:
+        return any(r.status in ITEM_FAILED for r in self._task_rows(op.workflow_execution, op.task_name))
+
+    def count_task_rows(self, session: int, op: ops.CountTaskRows) -> int:
+        return len(self.by_task.get((op.workflow_execution, op.task_name), ()))
+
+    def count_running(self, session: int, op: ops.CountRunning) -> int:
+        w = op.workflow_execution
+        decided = (*op.completed, *op.failed)
+        we = self.workflows[w]
+        ex = self.executions
+        return sum(
+            1
+            for i in self.by_parent.get(we.execution, ())
+            if (r := ex[i]).workflow_task is not None
+            and r.workflow_task.workflow_execution == w
+            and r.status not in FINISHED
+            and r.workflow_task.task_name not in decided
+        )
+
+    def read_children(self, session: int, op: ops.ReadChildren) -> tuple[int, ...]:
+        return tuple(self.by_parent.get(op.parent, ()))
+
+    def read_item_rows(self, session: int, op: ops.ReadItemRows) -> tuple[int, ...]:
+        return tuple(r.workflow_task.task_index for r in self._task_rows(op.workflow_execution, op.task_name))
+
+    def read_nothing(self, session: int, op: ops.Op) -> None:
+        return None
+
+    def read_workers(self, session: int, op: ops.ReadWorkers) -> tuple[int, ...]:
+        return self.worker_ids
+
+    # ---- workflow_execution --------------------------------------------------------------
+    def insert_workflow_execution(self, session: int, op: ops.InsertWorkflowExecution) -> int:
+        w = self.next_workflow_id
+        self.next_workflow_id = w + 1
+        self._put_workflow(session, WorkflowRow(w, op.execution, "running", task_graph=op.task_graph))
+        self.workflow_by_execution[op.execution] = w
+        return w
+
+    def read_workflow_execution(self, session: int, op: ops.ReadWorkflowExecution) -> WorkflowRow:
+        # FOR UPDATE adds nothing here: every other writer of this row is an advance, and
+        # advances of one workflow already wait on its advisory lock.
+        return self.workflows[op.workflow_execution]
+
+    def update_workflow_execution(self, session: int, op: ops.UpdateWorkflowExecution) -> None:
+        row = self.workflows[op.workflow_execution]
+        fields = {
+            "id": row.id,
+            "execution": row.execution,
+            "status": row.status,
+            "completed_tasks": row.completed_tasks,
+            "failed_tasks": row.failed_tasks,
+            "current_tasks": row.current_tasks,
+            "variables": row.variables,
+            "error_message": row.error_message,
+            "task_graph": row.task_graph,
+        }
+        fields.update(op.changes)  # each column a complete new value: last writer wins
+        self._put_workflow(session, WorkflowRow(**fields))
+
+    # ---- workflow_task_dispatch ----------------------------------------------------------
+    def insert_dispatch_key(self, session: int, op: ops.InsertDispatchKey) -> bool:
+        key = (op.workflow_execution, op.task_name, -1 if op.task_index is None else op.task_index)
+        if key in self.dispatch_keys:
+            return False
+        self._put_key(session, key, None)
+        return True
+
+    def read_dispatch_key(self, session: int, op: ops.ReadDispatchKey) -> tuple[bool, int | None]:
+        key = (op.workflow_execution, op.task_name, -1 if op.task_index is None else op.task_index)
+        if key not in self.dispatch_keys:
+            return (False, None)
+        return (True, self.dispatch_keys[key])
+
+    def set_dispatch_key_execution(self, session: int, op: ops.SetDispatchKeyExecution) -> None:
+        key = (op.workflow_execution, op.task_name, -1 if op.task_index is None else op.task_index)
+        self._put_key(session, key, op.execution_id)
+
+    # ---- transactions and advisory locks ------------------------------------------------
+    def begin(self, session: int, op: ops.Begin) -> None:
+        self._undo[session] = []
+
+    def commit(self, session: int, op: ops.Commit) -> None:
+        self._undo.pop(session, None)
+
+    def rollback(self, session: int, op: ops.Rollback | None = None) -> None:
+        for table, key, old in reversed(self._undo.pop(session, [])):
+            if table == "execution":
+                if old is None:
+                    row = self.executions.pop(key)
+                    _discard(self.by_task, (row.workflow_task.workflow_execution, row.workflow_task.task_name), key)
+                    _discard(self.by_parent, row.parent, key)
+                else:
+                    self.executions[key] = old
+            elif table == "workflow":
+                self.workflows[key] = old
+            elif old is _ABSENT:
+                self.dispatch_keys.pop(key, None)
+            else:
+                self.dispatch_keys[key] = old
+
+    def try_lock(self, session: int, key: int) -> bool:
+        holder = self.lock_holder.get(key)
+        if holder is None or holder == session:
+            self.lock_holder[key] = session
+            return True
+        self.lock_waiters.setdefault(key, deque()).append(session)
+        return False
+
+    def unlock(self, session: int, key: int) -> int | None:
+        """Release ``key``; returns the waiting session that now holds it, if any."""
+        if self.lock_holder.get(key) != session:
+            return None
+        waiters = self.lock_waiters.get(key)
+        if waiters:
+            nxt = waiters.popleft()
+            self.lock_holder[key] = nxt
+            return nxt
+        del self.lock_holder[key]
+        return None
+
+    def end_session(self, session: int) -> list[tuple[int, int]]:
+        """The connection died: roll back, drop its waits, release its locks.
+        Returns (key, new holder) for every lock handed on."""
+        self.rollback(session)
+        for waiters in self.lock_waiters.values():
+            while session in waiters:
+                waiters.remove(session)
+        handed: list[tuple[int, int]] = []
+        for key in [k for k, s in self.lock_holder.items() if s == session]:
+            nxt = self.unlock(session, key)
+            if nxt is not None:
+                handed.append((key, nxt))
+        return handed
+
+    # ---- read-only views for checkers -----------------------------------------------------
+    def workflow_children(self, w: int) -> list[ExecRow]:
+        we = self.workflows[w]
+        ex = self.executions
+        return [
+            ex[i]
+            for i in self.by_parent.get(we.execution, ())
+            if ex[i].workflow_task is not None and ex[i].workflow_task.workflow_execution == w
+        ]
+
+
+_ABSENT = object()
+
+
+def _index_key(row: ExecRow) -> int:
+    idx = row.workflow_task.task_index
+    return -1 if idx is None else idx
+
+
+def _discard(index: dict, key: object, value: int) -> None:
+    ids = index.get(key)
+    if ids and value in ids:
+        ids.remove(value)

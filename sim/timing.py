@@ -1,0 +1,88 @@
+"""Latency distributions per channel (the scenario's timing model), drawn from one RNG."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# Channels an op can travel on (``Op.channel``) and the scenario key that times each.
+CHANNEL_KEYS = {
+    "db": "db_latency",
+    "lock": "db_latency",
+    "mq": "publish_latency",
+    "consume": "listener_delay",
+    "run": "worker_duration",
+}
+DEFAULT_TIMING: dict[str, dict[str, float | str]] = {
+    "worker_duration": {"dist": "uniform", "low": 1.0, "high": 1.1},
+    "db_latency": {"dist": "exponential", "mean": 0.002},
+    "publish_latency": {"dist": "exponential", "mean": 0.001},
+    "listener_delay": {"dist": "exponential", "mean": 0.001},
+}
+DISTRIBUTIONS = {
+    "constant": ("value",),
+    "uniform": ("low", "high"),
+    "exponential": ("mean",),
+    "normal": ("mean", "sd"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    dist: str
+    params: tuple[float, ...]
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, object]) -> Distribution:
+        kind = str(spec.get("dist", ""))
+        if kind not in DISTRIBUTIONS:
+            raise ValueError(f"unknown distribution {kind!r} (choose from {', '.join(DISTRIBUTIONS)})")
+        params = tuple(float(spec[name]) for name in DISTRIBUTIONS[kind])  # type: ignore[arg-type]
+        return cls(kind, params)
+
+    @property
+    def mean(self) -> float:
+        if self.dist == "uniform":
+            return (self.params[0] + self.params[1]) / 2
+        return self.params[0]
+
+    def sampler(self, rng: random.Random) -> Callable[[], float]:
+        """A zero-argument draw bound to ``rng`` (a closure keeps the hot path cheap)."""
+        p = self.params
+        if self.dist == "constant":
+            value = p[0]
+            return lambda: value
+        if self.dist == "uniform":
+            low, high = p
+            uniform = rng.uniform
+            return lambda: uniform(low, high)
+        if self.dist == "exponential":
+            rate = 1.0 / p[0] if p[0] > 0 else float("inf")
+            expo = rng.expovariate
+            return (lambda: expo(rate)) if p[0] > 0 else (lambda: 0.0)
+        mean, sd = p
+        gauss = rng.gauss
+        return lambda: max(0.0, gauss(mean, sd))
+
+
+@dataclass(frozen=True, slots=True)
+class TimingModel:
+    distributions: tuple[tuple[str, Distribution], ...]
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Mapping[str, object]] | None) -> TimingModel:
+        merged = {**DEFAULT_TIMING, **(spec or {})}
+        return cls(tuple((k, Distribution.from_spec(v)) for k, v in sorted(merged.items())))
+
+    def by_key(self) -> dict[str, Distribution]:
+        return dict(self.distributions)
+
+    def samplers(self, rng: random.Random) -> dict[str, Callable[[], float]]:
+        """channel -> draw function, all sharing ``rng``."""
+        by_key = self.by_key()
+        return {channel: by_key[key].sampler(rng) for channel, key in CHANNEL_KEYS.items()}
+
+    def means(self) -> dict[str, float]:
+        by_key = self.by_key()
+        return {channel: by_key[key].mean for channel, key in CHANNEL_KEYS.items()}

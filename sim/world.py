@@ -1,0 +1,361 @@
+"""The world: a simpy clock, the simulated stores, the actors, and the step loop.
+
+Each actor is a model generator. It yields an op; the world draws the op's latency and
+tells the scheduler the actor is ready; the scheduler picks which ready actor goes next;
+the world executes that actor's op atomically on the stores, appends a trace record,
+sends the result back into the generator and takes its next op. Actors that wait on an
+empty queue or a held lock are parked and woken by the store that frees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import simpy
+
+from models import ops
+from models.execution_scheduler import execution_scheduler
+from models.listener import completion_listener
+from models.ops import Op, StoreError
+from models.rows import (
+    COMPLETED_QUEUE,
+    EXECUTION_COMPLETED,
+    REQUESTS_QUEUE,
+    WORKER_DISPATCH,
+    Delivery,
+    worker_queue,
+)
+from models.starter import start_workflow
+from models.worker import worker_slot
+from sim.broker import SimBroker
+from sim.choices import ChoiceSource
+from sim.config import RunConfig, TaskOutcome
+from sim.db import SimDB
+from sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
+from sim.trace import Record, summarize
+
+
+class Actor:
+    __slots__ = (
+        "id",
+        "name",
+        "group",
+        "gen",
+        "op",
+        "ready_at",
+        "preset",
+        "has_preset",
+        "alive",
+        "ticket",
+        "respawn",
+        "delay",
+    )
+
+    def __init__(self, aid: int, name: str, group: str, gen: Generator, respawn: Callable | None) -> None:
+        self.id = aid
+        self.name = name
+        self.group = group
+        self.gen = gen
+        self.op: Op | None = None
+        self.ready_at = 0.0
+        self.delay = 0.0
+        self.preset: object = None
+        self.has_preset = False
+        self.alive = True
+        self.ticket = 0  # bumps on every new op, so a stale scheduler entry is ignored
+        self.respawn = respawn
+
+    def __repr__(self) -> str:
+        return f"Actor({self.id}, {self.name})"
+
+
+@dataclass(slots=True)
+class RunOutput:
+    """What a finished run hands to the checkers and reports."""
+
+    config: RunConfig
+    seed: int
+    db: SimDB
+    workflow_id: int
+    records: list[Record]
+    dispatched: list[int]  # execution ids handed to a worker, in order
+    completions_published: list[int]
+    completions_acked: list[int]
+    faults_fired: list[tuple[str, str]]
+    steps: int
+    end_time: float
+    livelock: bool
+    choices: list[list] | None
+
+
+class World:
+    def __init__(self, config: RunConfig, scheduler, source: ChoiceSource) -> None:
+        self.config = config
+        self.env = simpy.Environment()
+        self.scheduler = scheduler
+        self.source = source
+        dep = config.deployment
+        self.db = SimDB(tuple(range(1, dep.workers + 1)))
+        self.broker = SimBroker(self._wake)
+        self.records: list[Record] = []
+        self.actors: dict[int, Actor] = {}
+        self.pending: dict[int, Actor] = {}  # ready to step, by actor id
+        self.current: Actor | None = None
+        self.dispatched: list[int] = []
+        self.completions_published: list[int] = []
+        self.completions_acked: list[int] = []
+        self._next_actor = 0
+        self._executor_generation: dict[int, int] = {}
+        self._executor_consumers: dict[int, tuple[str, str]] = {}
+        self._latency = source.latency
+        self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
+        self.faults = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
+        db_handlers = self.db.handlers
+        self._handlers: dict[type, Callable[[Actor, Op], object]] = {
+            cls: (lambda actor, op, h=h: h(actor.id, op)) for cls, h in db_handlers.items()
+        }
+        self._handlers.update(
+            {
+                ops.Publish: self._publish,
+                ops.Consume: self._consume,
+                ops.Ack: self._ack,
+                ops.Nack: self._nack,
+                ops.AdvisoryLock: self._lock,
+                ops.AdvisoryUnlock: self._unlock,
+                ops.RunAction: self._run_action,
+                ops.Sleep: _nothing,
+            }
+        )
+        scheduler.attach(self)
+        self._build()
+
+    # ---- deployment ----------------------------------------------------------------------
+    def _build(self) -> None:
+        dep, guards = self.config.deployment, self.config.guards
+        for w in range(1, dep.workers + 1):
+            consumer = f"worker{w}"
+            self.broker.add_consumer(consumer, worker_queue(w), dep.prefetch, auto_ack=True)
+            for slot in range(dep.worker_slots):
+                self._spawn_worker_slot(f"worker{w}.slot{slot}", consumer)
+        for e in range(dep.replicas):
+            self._start_executor(e, delay=0.0)
+        graph = self.config.graph
+        self.spawn("starter", "starter", start_workflow(guards, self.config.workflow_ref, graph))
+
+    def _spawn_worker_slot(self, name: str, consumer: str) -> None:
+        group = name.split(".")[0]
+        self.spawn(name, group, worker_slot(consumer), respawn=lambda: self._spawn_worker_slot(name, consumer))
+
+    def _start_executor(self, e: int, delay: float) -> None:
+        dep, guards = self.config.deployment, self.config.guards
+        gen = self._executor_generation.get(e, 0)
+        self._executor_generation[e] = gen + 1
+        prefix = f"exec{e}" if gen == 0 else f"exec{e}r{gen}"
+        requests = self.broker.add_consumer(f"{prefix}.requests", REQUESTS_QUEUE, dep.prefetch).name
+        completions = self.broker.add_consumer(f"{prefix}.completions", COMPLETED_QUEUE, dep.prefetch).name
+        self._executor_consumers[e] = (requests, completions)
+        group = f"exec{e}"
+        self.spawn(f"{prefix}.scheduler", group, execution_scheduler(guards, requests), delay)
+        for k in range(dep.listeners):
+            self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
+
+    def spawn(
+        self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable | None = None
+    ) -> Actor:
+        actor = Actor(self._next_actor, name, group, gen, respawn)
+        self._next_actor += 1
+        self.actors[actor.id] = actor
+        self._advance(actor, None, None, delay)
+        return actor
+
+    # ---- the step loop -------------------------------------------------------------------
+    def run(self) -> RunOutput:
+        limit = self.config.max_steps
+        steps = 0
+        nxt = self.scheduler.next
+        step = self._step
+        while steps < limit:
+            actor = nxt()
+            if actor is None:
+                break
+            step(actor)
+            steps += 1
+        livelock = steps >= limit and bool(self.pending)
+        w = next(iter(self.db.workflows), 0)
+        return RunOutput(
+            self.config,
+            self.source.seed,
+            self.db,
+            w,
+            self.records,
+            self.dispatched,
+            self.completions_published,
+            self.completions_acked,
+            self.faults.fired if self.faults else [],
+            steps,
+            self.env.now,
+            livelock,
+            self.source.log,
+        )
+
+    def _step(self, actor: Actor) -> None:
+        del self.pending[actor.id]
+        self.current = actor
+        op = actor.op
+        now = self.env.now
+        self.db.now = now
+        error = None
+        if actor.has_preset:
+            result = actor.preset
+            actor.has_preset = False
+            actor.preset = None
+        else:
+            if self.faults is not None:
+                strike = self.faults.check(actor.name, op)
+                if strike is not None:
+                    if strike is CRASH_WORKER or strike is CRASH_EXECUTOR:
+                        self._crash(actor, strike)
+                        return
+                    error = strike
+            if error is None:
+                try:
+                    result = self._handlers[type(op)](actor, op)
+                except StoreError as exc:
+                    error = exc
+            if error is None and result is _BLOCKED:
+                return  # parked; _wake or a lock hand-over re-pends it
+        if error is not None:
+            result = ("error", str(error))
+        self.records.append((now, actor.name, op.step, type(op).__name__, op.args(), summarize(result)))
+        self._advance(actor, result, error, 0.0)
+
+    def _advance(self, actor: Actor, result: object, error: StoreError | None, delay: float) -> None:
+        try:
+            if actor.op is None:
+                op = next(actor.gen)
+            elif error is None:
+                op = actor.gen.send(result)
+            else:
+                op = actor.gen.throw(error)
+        except StopIteration:
+            actor.alive = False
+            actor.op = None
+            return
+        actor.op = op
+        channel = op.channel
+        if channel == "sleep":
+            latency = op.seconds
+        else:
+            latency = self._latency(channel)
+        self._pend(actor, delay + latency)
+
+    def _pend(self, actor: Actor, delay: float) -> None:
+        # ready_at = now + delay computed exactly as simpy computes an event's time, so a
+        # replay that jumps the clock to ready_at lands on the very same float.
+        actor.delay = delay
+        actor.ready_at = self.env.now + delay
+        actor.ticket += 1
+        self.pending[actor.id] = actor
+        self.scheduler.ready(actor)
+
+    def enabled_order(self) -> list[Actor]:
+        """Ready actors in canonical order: the current one first if it can go on (index 0
+        = no preemption), then the others by actor id."""
+        pending = self.pending
+        order = [pending[i] for i in sorted(pending)]
+        cur = self.current
+        if cur is not None and cur.id in pending and order[0] is not cur:
+            order.remove(cur)
+            order.insert(0, cur)
+        return order
+
+    # ---- waking parked actors --------------------------------------------------------------
+    def _wake(self, actor_id: int, delivery: Delivery) -> None:
+        actor = self.actors[actor_id]
+        actor.preset = delivery
+        actor.has_preset = True
+        self._pend(actor, self._latency("consume"))
+
+    def _grant(self, actor_id: int) -> None:
+        actor = self.actors[actor_id]
+        actor.preset = None
+        actor.has_preset = True
+        self._pend(actor, self._latency("lock"))
+
+    # ---- broker and lock ops -------------------------------------------------------------
+    def _publish(self, actor: Actor, op: ops.Publish) -> None:
+        message = op.message
+        if message.kind == WORKER_DISPATCH:
+            self.dispatched.append(message.execution_id)
+        elif message.kind == EXECUTION_COMPLETED:
+            self.completions_published.append(message.execution_id)
+        self.broker.publish(op.queue, message)
+
+    def _consume(self, actor: Actor, op: ops.Consume) -> object:
+        delivery = self.broker.consume(actor.id, op.consumer)
+        return _BLOCKED if delivery is None else delivery
+
+    def _ack(self, actor: Actor, op: ops.Ack) -> None:
+        consumer = self.broker.consumers[op.consumer]
+        delivery = consumer.unacked.get(op.tag)
+        if delivery is not None and consumer.queue == COMPLETED_QUEUE:
+            self.completions_acked.append(delivery.message.execution_id)
+        self.broker.ack(op.consumer, op.tag)
+
+    def _nack(self, actor: Actor, op: ops.Nack) -> None:
+        self.broker.nack(op.consumer, op.tag, op.requeue)
+
+    def _lock(self, actor: Actor, op: ops.AdvisoryLock) -> object:
+        return None if self.db.try_lock(actor.id, op.key) else _BLOCKED
+
+    def _unlock(self, actor: Actor, op: ops.AdvisoryUnlock) -> None:
+        nxt = self.db.unlock(actor.id, op.key)
+        if nxt is not None:
+            self._grant(nxt)
+
+    def _run_action(self, actor: Actor, op: ops.RunAction) -> bool:
+        row = self.db.executions[op.execution_id]
+        wt = row.workflow_task
+        outcome = self._outcomes.get(wt.task_name) if wt is not None else None
+        if outcome is None:
+            return True
+        if outcome.fail_all or (wt.task_index is not None and wt.task_index in outcome.fail_items):
+            return False
+        if outcome.fail_probability > 0:
+            return not self.source.chance(outcome.fail_probability)
+        return True
+
+    # ---- crashes -----------------------------------------------------------------------------
+    def _kill(self, actor: Actor) -> None:
+        actor.alive = False
+        self.pending.pop(actor.id, None)
+        actor.gen.close()
+        for consumer in self.broker.consumers.values():
+            if actor.id in consumer.waiters:
+                consumer.waiters.remove(actor.id)
+        for _key, nxt in self.db.end_session(actor.id):
+            self._grant(nxt)
+
+    def _crash(self, actor: Actor, kind: object) -> None:
+        now = self.env.now
+        if kind is CRASH_WORKER:
+            self.records.append((now, actor.name, actor.op.step, "Crash", ("worker",), None))
+            self._kill(actor)
+            if actor.respawn is not None:
+                actor.respawn()  # the worker process comes back with an empty slot
+            return
+        e = int(actor.group[4:])
+        self.records.append((now, actor.name, actor.op.step, "Crash", (actor.group,), None))
+        for other in [a for a in self.actors.values() if a.group == actor.group and a.alive]:
+            self._kill(other)
+        for name in self._executor_consumers[e]:
+            self.broker.kill_consumer(name)
+        self._start_executor(e, delay=self.config.deployment.restart_delay)
+
+
+_BLOCKED = object()
+
+
+def _nothing(actor: Actor, op: Op) -> None:
+    return None

@@ -1,0 +1,69 @@
+"""The command line: JSON fields, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+FIELDS = [
+    "scenario",
+    "guards",
+    "runs",
+    "seed",
+    "runs_with_duplicates",
+    "duplicate_dispatches",
+    "max_dispatches_per_task",
+    "missed_dispatches",
+    "stuck_workflows",
+    "first_failing_seed",
+    "digest",
+    "by_task",
+]
+
+
+def racesim(*args):
+    return subprocess.run([sys.executable, "-m", "racesim.cli", *args], capture_output=True, text=True)
+
+
+def test_run_json_has_exactly_the_fields():
+    r = racesim("run", "with-items-fanin", "--guards", "none", "--runs", "30", "--seed", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert list(data) == FIELDS
+    assert set(data["by_task"]["validate"]) == {
+        "duplicate_dispatches",
+        "max_dispatches",
+        "runs_with_duplicates",
+        "first_failing_seed",
+    }
+
+
+def test_matrix_json_one_object_per_guard_set():
+    r = racesim("matrix", "with-items-fanin", "--runs", "20", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["guards"] for row in rows] == ["none", "layer1", "layer2", "both"]
+
+
+def test_expect_zero_exits_1_on_duplicates():
+    r = racesim("run", "with-items-fanin", "--guards", "none", "--runs", "50", "--expect-zero", "--json")
+    assert r.returncode == 1
+
+
+def test_trace_marks_the_duplicate_dispatch():
+    r = racesim("run", "with-items-fanin", "--guards", "none", "--seed", "1", "--runs", "1", "--trace")
+    assert r.returncode == 0
+    assert "DUPLICATE #2 of validate" in r.stdout
+
+
+def test_bad_input_is_one_line_exit_2():
+    for args in (
+        ["run", "no-such-scenario"],
+        ["run", "with-items-fanin", "--guards", "bogus"],
+        ["run", "with-items-fanin", "--runs", "0"],
+        ["matrix", "with-items-fanin", "--replicas", "x"],
+        ["run", "with-items-fanin", "--frobnicate"],
+    ):
+        r = racesim(*args)
+        assert r.returncode == 2, args
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
