@@ -44,6 +44,53 @@ def summary_table(summaries: list[Summary], title: str) -> Table:
     return table
 
 
+def matrix_table(summaries: list[Summary], title: str) -> Table:
+    """Rows = guard sets, columns = deployments; a cell: dup runs / runs, 95% CI, other counts."""
+    from sim.stats import wilson_interval
+
+    deployments: list = []
+    for s in summaries:
+        if s.deployment not in deployments:
+            deployments.append(s.deployment)
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("guards")
+    for d in deployments:
+        table.add_column(f"replicas={d.replicas} listeners={d.listeners}")
+    guards: list[str] = []
+    for s in summaries:
+        if s.guards not in guards:
+            guards.append(s.guards)
+    for g in guards:
+        cells = []
+        for d in deployments:
+            s = next((x for x in summaries if x.guards == g and x.deployment == d), None)
+            if s is None:
+                cells.append("")
+                continue
+            low, high = wilson_interval(s.runs_with_duplicates, s.runs)
+            style = "bold red" if s.runs_with_duplicates else "green"
+            text = Text(f"dup {s.runs_with_duplicates}/{s.runs}  P in [{low:.3f}, {high:.3f}]", style=style)
+            others = [
+                f"{k} {v}"
+                for k, v in (
+                    ("missed", s.missed_dispatches),
+                    ("stuck", s.stuck_workflows),
+                    ("lost upd", s.lost_updates),
+                    ("wrong", s.wrong_outcomes),
+                )
+                if v
+            ]
+            dup_tasks = [f"{name}:{t.duplicate_dispatches}" for name, t in s.by_task.items() if t.duplicate_dispatches]
+            if dup_tasks:
+                text.append("\n" + " ".join(dup_tasks), style="red")
+            text.append("\n" + (", ".join(others) if others else "no other finding"), style="yellow" if others else "dim")
+            if s.first_failing_seed is not None:
+                text.append(f"\nfirst seed {s.first_failing_seed}", style="dim")
+            cells.append(text)
+        table.add_row(g, *cells)
+    return table
+
+
 def by_task_table(summary: Summary) -> Table:
     table = Table(title=f"by task ({summary.guards})", title_justify="left")
     for col in ("task", "dup dispatches", "max dispatches", "runs w/ dup", "first failing seed"):

@@ -70,9 +70,7 @@ def from_dict(data: dict, source: str = "<scenario>", default_name: str = "scena
     outcomes = tuple(
         (
             name,
-            TaskOutcome(
-                tuple(o.get("fail_items", ())), bool(o.get("fail", False)), float(o.get("fail_probability", 0.0))
-            ),
+            TaskOutcome(tuple(o.get("fail_items", ())), bool(o.get("fail", False)), float(o.get("fail_probability", 0.0))),
         )
         for name, o in sorted((data.get("outcomes") or {}).items())
     )

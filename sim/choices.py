@@ -113,8 +113,7 @@ class ReplaySource(ChoiceSource):
             index, recorded_n = int(entry[1]), int(entry[2])
             if self.strict and (recorded_n != n or not 0 <= index < n):
                 raise ReplayMismatch(
-                    f"choice {self.position - 1}: recorded pick {index} of {recorded_n} enabled actors, "
-                    f"the model offers {n}"
+                    f"choice {self.position - 1}: recorded pick {index} of {recorded_n} enabled actors, the model offers {n}"
                 )
             if index >= n:
                 self.misfits += 1

@@ -130,9 +130,7 @@ class SimDB:
         if op.stale_after is not None and self.now - r.updated < op.stale_after:
             return False
         worker = op.worker if op.worker is not None else r.worker
-        self._put_execution(
-            session, ExecRow(r.id, r.action_ref, r.parent, op.new, r.workflow_task, r.result, worker, self.now)
-        )
+        self._put_execution(session, ExecRow(r.id, r.action_ref, r.parent, op.new, r.workflow_task, r.result, worker, self.now))
         return True
 
     def _task_rows(self, w: int, task: str) -> list[ExecRow]:
@@ -141,9 +139,7 @@ class SimDB:
 
     def count_in_flight(self, session: int, op: ops.CountInFlight) -> int:
         me = op.exclude_id
-        return sum(
-            1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status in IN_FLIGHT and r.id != me
-        )
+        return sum(1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status in IN_FLIGHT and r.id != me)
 
     def select_pending(self, session: int, op: ops.SelectPending) -> tuple[int, ...]:
         rows = [r for r in self._task_rows(op.workflow_execution, op.task_name) if r.status == REQUESTED]
@@ -152,9 +148,7 @@ class SimDB:
 
     def count_remaining(self, session: int, op: ops.CountRemaining) -> int:
         me = op.exclude_id
-        return sum(
-            1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in FINISHED and r.id != me
-        )
+        return sum(1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in FINISHED and r.id != me)
 
     def any_item_failed(self, session: int, op: ops.AnyItemFailed) -> bool:
         return any(r.status in ITEM_FAILED for r in self._task_rows(op.workflow_execution, op.task_name))

@@ -160,9 +160,7 @@ class World:
         for k in range(dep.listeners):
             self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
 
-    def spawn(
-        self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable | None = None
-    ) -> Actor:
+    def spawn(self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable | None = None) -> Actor:
         actor = Actor(self._next_actor, name, group, gen, respawn)
         self._next_actor += 1
         self.actors[actor.id] = actor

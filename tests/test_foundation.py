@@ -44,9 +44,7 @@ def test_digest_identical_across_processes_and_hash_seeds():
     outs = []
     for hash_seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        outs.append(
-            subprocess.run([sys.executable, "-c", SNIPPET], env=env, capture_output=True, text=True, check=True).stdout
-        )
+        outs.append(subprocess.run([sys.executable, "-c", SNIPPET], env=env, capture_output=True, text=True, check=True).stdout)
     assert outs[0] == outs[1]
     assert len(outs[0].split()) == 2
 

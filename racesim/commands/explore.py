@@ -1,0 +1,5 @@
+"""`racesim explore`, `replay`, `shrink`: systematic exploration of schedules."""
+
+from __future__ import annotations
+
+commands: list = []

@@ -1,0 +1,220 @@
+"""`racesim list`, `run` and `matrix`: seeded sweeps of one scenario."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from models.guards import MATRIX_SETS
+from racesim.matrix import candidate_sets, cell_json, minimal_guard_set
+from racesim.options import (
+    FAULT_HELP,
+    GUARD_HELP,
+    InputError,
+    _check_runs,
+    _deployment,
+    _faults,
+    _guards,
+    _int_list,
+    _scenario,
+    _stdout,
+    deployment_options,
+    progress_bar,
+    with_options,
+)
+from racesim.parallel import run_sweeps
+from racesim.runner import config_for, run_one
+from reports import terminal
+from scenarios import loader
+
+
+@click.command("list")
+def list_cmd() -> None:
+    """List the catalog's scenarios with a one-line description."""
+    out = _stdout()
+    for path in loader.catalog():
+        sc = _scenario(str(path))
+        out.print(f"{sc.name:<28} {sc.description}")
+
+
+def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast) -> None:
+    """Write the optional HTML report and Perfetto trace for a sweep or a single run."""
+    if html_path:
+        from reports import html
+
+        html.write_report(html_path, title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
+    if trace_json and failing is not None:
+        from reports import perfetto
+
+        perfetto.write_trace(trace_json, failing)
+
+
+def first_failing_pair(summaries, configs, seed):
+    """The first failing run across the sweep, and the same seed under a set that prevents it."""
+    for summary, config in zip(summaries, configs, strict=True):
+        if summary.first_failing_seed is None:
+            continue
+        failing = run_one(config, summary.first_failing_seed, record=True)
+        for other, other_config in zip(summaries, configs, strict=True):
+            if other.runs_with_duplicates == 0 and other_config.deployment == config.deployment:
+                return failing, run_one(other_config, summary.first_failing_seed, record=True)
+        return failing, None
+    return None, None
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--trace", is_flag=True, help="Print the interleaving of the first run, one line per event.")
+@click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
+@click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
+@with_options(deployment_options)
+def run(
+    scenario,
+    guards,
+    runs,
+    seed,
+    as_json,
+    trace,
+    faults,
+    expect_zero,
+    jobs,
+    html_path,
+    trace_json,
+    replicas,
+    listeners,
+    prefetch,
+    workers,
+) -> None:
+    """Run N seeded runs of SCENARIO under one guard set and summarise them.
+
+    SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
+    """
+    sc = _scenario(scenario)
+    g = _guards(guards)
+    runs = sc.runs if runs is None else runs
+    _check_runs(runs)
+    _check_jobs(jobs)
+    dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
+    config = config_for(sc, g, dep, _faults(faults, sc.faults))
+    out = _stdout()
+    command = "racesim " + " ".join(sys.argv[1:])
+    if trace:
+        result = run_one(config, seed, record=True)
+        terminal.print_trace(out, result)
+        _report_outputs(html_path, trace_json, f"{sc.name} seed {seed}", command, [], result, None)
+        if expect_zero and result.verdict.duplicate_dispatches:
+            sys.exit(1)
+        return
+    with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
+        [summary] = run_sweeps([config], seed, runs, jobs, advance)
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), indent=2))
+    else:
+        out.print(terminal.summary_table([summary], f"{sc.name}: {runs} runs from seed {seed} ({dep.label()})"))
+        out.print(terminal.by_task_table(summary))
+        out.print(f"digest {summary.digest}")
+    if html_path or trace_json:
+        failing, _ = first_failing_pair([summary], [config], seed)
+        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, None)
+    if expect_zero and summary.duplicate_dispatches:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--runs", "-n", type=int, default=None, help="Runs per cell; default: the scenario's.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (the same seeds in every cell).")
+@click.option(
+    "--guards",
+    "guard_sets",
+    default=",".join(MATRIX_SETS),
+    show_default=True,
+    help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
+)
+@click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
+@click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
+@click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
+@click.option("--workers", type=int, default=None, help="Worker processes.")
+@click.option(
+    "--faults",
+    default=None,
+    help="Comma-separated fault sets (fault axis), each 'none' or '+'-joined NAME[=P]. " + FAULT_HELP + ".",
+)
+@click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
+@click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
+def matrix(
+    scenario,
+    runs,
+    seed,
+    guard_sets,
+    replicas,
+    listeners,
+    prefetch,
+    workers,
+    faults,
+    minimal,
+    as_json,
+    jobs,
+    html_path,
+    trace_json,
+) -> None:
+    """Run SCENARIO under each guard set x deployment x fault set, with the same seeds.
+
+    Rows are guard sets, columns deployments; each cell shows runs with a duplicate over
+    runs, a 95% Wilson interval on P(duplicate), and the other checkers' counts.
+    """
+    sc = _scenario(scenario)
+    runs = sc.runs if runs is None else runs
+    _check_runs(runs)
+    _check_jobs(jobs)
+    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    base = sc.deployment
+    deployments = [
+        _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
+        for r in (_int_list(replicas, "--replicas") if replicas else [base.replicas])
+        for lis in (_int_list(listeners, "--listeners") if listeners else [base.listeners])
+    ]
+    fault_sets = [_faults(f, sc.faults) for f in faults.split(",")] if faults else [sc.faults]
+    cells = [(g, d, f) for f in fault_sets for d in deployments for g in sets]
+    configs = [config_for(sc, g, d, f) for g, d, f in cells]
+    total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
+    with progress_bar(total, f"{sc.name} matrix") as advance:
+        summaries = run_sweeps(configs, seed, runs, jobs, advance)
+        answers = (
+            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
+        )
+    if as_json:
+        data = [cell_json(s) for s in summaries]
+        if minimal:
+            data.extend({"minimal": a.sentence(), "guards": a.guards, "safe_guards": a.safe_guards} for a in answers)
+        click.echo(json.dumps(data, indent=2))
+    else:
+        out = _stdout()
+        for f in fault_sets:
+            rows = [s for s in summaries if s.faults == f]
+            out.print(terminal.matrix_table(rows, f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {f.label()}"))
+        for a in answers:
+            out.print(a.sentence())
+    if html_path or trace_json:
+        failing, contrast = first_failing_pair(summaries, configs, seed)
+        _report_outputs(html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
+
+
+def _check_jobs(jobs: int) -> None:
+    if not 1 <= jobs <= 64:
+        raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+
+
+commands = [list_cmd, run, matrix]

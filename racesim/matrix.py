@@ -1,0 +1,108 @@
+"""The guard matrix: guard sets x deployments x fault sets, and the minimal guard set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+
+from models.guards import Guards
+from racesim.parallel import run_sweeps
+from racesim.runner import Summary, config_for
+from scenarios.loader import Scenario
+from sim.config import Deployment, Faults
+from sim.stats import wilson_interval
+
+SAFETY = ("duplicates", "lost_updates", "wrong_outcomes")
+LIVENESS = ("missed", "stuck")
+# release-one changes what runs, it does not guard anything: it is never proposed.
+MINIMAL_SWITCHES = ("layer1", "layer2", "dedupe", "claim", "lock")
+
+
+def findings(s: Summary) -> list[str]:
+    counts = {
+        "duplicates": s.runs_with_duplicates,
+        "lost_updates": s.lost_updates,
+        "wrong_outcomes": s.wrong_outcomes,
+        "missed": s.missed_dispatches,
+        "stuck": s.stuck_workflows,
+    }
+    return [k for k, v in counts.items() if v]
+
+
+def cell_json(s: Summary) -> dict:
+    low, high = wilson_interval(s.runs_with_duplicates, s.runs)
+    data = s.to_json()
+    by_task = data.pop("by_task")
+    data.update(
+        {
+            "deployment": {
+                "replicas": s.deployment.replicas,
+                "listeners": s.deployment.listeners,
+                "prefetch": s.deployment.prefetch,
+                "workers": s.deployment.workers,
+            },
+            "faults": s.faults.label(),
+            "lost_updates": s.lost_updates,
+            "wrong_outcomes": s.wrong_outcomes,
+            "p_duplicate": round(s.runs_with_duplicates / s.runs, 6),
+            "p_duplicate_ci": [round(low, 6), round(high, 6)],
+            "stuck_reasons": dict(sorted(s.stuck_reasons.items())),
+            "first_seed": dict(sorted(s.first_seed.items())),
+            "by_task": by_task,
+        }
+    )
+    return data
+
+
+@dataclass(slots=True)
+class MinimalAnswer:
+    deployment: Deployment
+    faults: Faults
+    guards: str | None  # smallest set with no finding at all, or None
+    safe_guards: str | None  # smallest set with no safety finding (duplicates, lost updates, wrong outcomes)
+    residual: list[str]  # liveness findings left under safe_guards
+    reasons: dict[str, int]
+
+    def sentence(self) -> str:
+        where = f"{self.deployment.label()}, faults {self.faults.label()}"
+        if self.guards is not None:
+            return f"{where}: smallest guard set with no finding: {self.guards}"
+        if self.safe_guards is None:
+            return f"{where}: no guard set is enough, even for duplicates, in the runs made"
+        why = ", ".join(f"{k} ({n} runs)" for k, n in sorted(self.reasons.items())) or ", ".join(self.residual)
+        return (
+            f"{where}: no guard set is enough. {self.safe_guards} stops duplicates, lost updates and wrong outcomes, "
+            f"but {', '.join(self.residual)} remain under every set: a liveness problem no dispatch guard fixes [{why}]"
+        )
+
+
+def candidate_sets() -> list[str]:
+    out = ["none"]
+    for size in range(1, len(MINIMAL_SWITCHES) + 1):
+        out.extend("+".join(combo) for combo in combinations(MINIMAL_SWITCHES, size))
+    return out
+
+
+def minimal_guard_set(
+    scenario: Scenario,
+    deployment: Deployment,
+    faults: Faults,
+    seed: int,
+    runs: int,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> MinimalAnswer:
+    """Search guard sets by size (fewest switches first); the first without a finding wins."""
+    sets = candidate_sets()
+    configs = [config_for(scenario, Guards.parse(g), deployment, faults) for g in sets]
+    summaries = run_sweeps(configs, seed, runs, jobs, progress)
+    clean = next((g for g, s in zip(sets, summaries, strict=True) if not findings(s)), None)
+    safe = next(
+        ((g, s) for g, s in zip(sets, summaries, strict=True) if not set(findings(s)) & set(SAFETY)),
+        None,
+    )
+    if safe is None:
+        return MinimalAnswer(deployment, faults, clean, None, [], {})
+    residual = [f for f in findings(safe[1]) if f in LIVENESS]
+    return MinimalAnswer(deployment, faults, clean, safe[0], residual, dict(sorted(safe[1].stuck_reasons.items())))

@@ -1,0 +1,112 @@
+"""Shared pieces of the command line: input checks, option sets, progress bars, output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from models.guards import NAMED_SETS, SWITCHES, Guards
+from scenarios import loader
+from sim.config import FAULTS, Deployment, Faults
+
+MAX_RUNS = 10_000_000
+FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
+_SWITCH_NAMES = ", ".join(s.replace("_", "-") for s in SWITCHES)
+GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' ({_SWITCH_NAMES})."
+
+
+class InputError(Exception):
+    """Bad usage or input: one line on stderr, exit 2."""
+
+
+def _stdout() -> Console:
+    # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; keep them whole.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, soft_wrap=True, width=width)
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when it is a terminal and the work is long enough."""
+    if total < 200 or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _scenario(name: str) -> loader.Scenario:
+    try:
+        return loader.load(name)
+    except loader.ScenarioError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _guards(text: str) -> Guards:
+    try:
+        return Guards.parse(text)
+    except ValueError as exc:
+        raise InputError(f"--guards: {exc}") from None
+
+
+def _faults(text: str | None, base: Faults) -> Faults:
+    if text is None:
+        return base
+    try:
+        return Faults.parse(text)
+    except ValueError as exc:
+        raise InputError(f"--faults: {exc}") from None
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{option}: expected comma-separated integers, got {text!r}") from None
+    if not values or any(v < 1 or v > 64 for v in values):
+        raise InputError(f"{option}: values must be between 1 and 64, got {text!r}")
+    return values
+
+
+def _deployment(base: Deployment, **overrides: int | None) -> Deployment:
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in changes.items():
+        if not 1 <= value <= 64:
+            raise InputError(f"--{key}: must be between 1 and 64, got {value}")
+    return replace(base, **changes)
+
+
+def _check_runs(runs: int) -> None:
+    if not 1 <= runs <= MAX_RUNS:
+        raise InputError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
+
+
+deployment_options = [
+    click.option("--replicas", type=int, help="Executor processes competing for the same queues."),
+    click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1)."),
+    click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10)."),
+    click.option("--workers", type=int, help="Worker processes."),
+]
+
+
+def with_options(options):
+    def wrap(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return wrap
