@@ -1,0 +1,1 @@
+"""Live mode: the same ported models executed against PostgreSQL and RabbitMQ."""

@@ -1,0 +1,113 @@
+"""A scenario's ``expect`` block: what the spec predicts, checked against seeded sweeps.
+
+Each entry names a guard set, optionally a deployment, faults and a run count, and for
+each finding either ``0`` (no run shows it) or ``some`` (at least one run shows it)::
+
+    expect:
+      - guards: none
+        duplicates: some
+        by_task: {validate: some}
+        note: "spec 7(a): the seed race with one sequential listener"
+      - guards: both
+        replicas: 2
+        runs: 500
+        by_task: {validate: some}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from models.guards import Guards
+from racesim.parallel import run_sweeps
+from racesim.runner import Summary, config_for
+from scenarios.loader import Scenario
+from sim.config import Faults
+
+METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
+DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
+ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *DEPLOYMENT_KEYS, *METRICS)
+
+
+def observed(summary: Summary, metric: str) -> int:
+    """How many runs (duplicates) or findings (the rest) a summary shows for ``metric``."""
+    return {
+        "duplicates": summary.runs_with_duplicates,
+        "missed": summary.missed_dispatches,
+        "stuck": summary.stuck_workflows,
+        "lost_updates": summary.lost_updates,
+        "wrong_outcomes": summary.wrong_outcomes,
+    }[metric]
+
+
+def holds(expected: object, count: int) -> bool:
+    return count == 0 if expected == 0 else count > 0
+
+
+@dataclass(slots=True)
+class ExpectResult:
+    scenario: str
+    entry: dict
+    summary: Summary
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def label(self) -> str:
+        d = self.summary.deployment
+        return f"{self.scenario} [{self.summary.guards}] replicas={d.replicas} listeners={d.listeners} faults={self.summary.faults.label()}"
+
+    def replay_command(self) -> str:
+        """The command that reproduces the first run contradicting the expectation."""
+        d = self.summary.deployment
+        seed = self.first_seed()
+        return (
+            f"racesim run {self.summary.scenario} --guards {self.summary.guards} --replicas {d.replicas} "
+            f"--listeners {d.listeners} --faults {self.summary.faults.label()} --seed {seed} --runs 1 --trace"
+        )
+
+    def first_seed(self) -> int:
+        for metric in METRICS:
+            key = "duplicates" if metric == "duplicates" else metric
+            if key in self.summary.first_seed:
+                return self.summary.first_seed[key]
+        return self.summary.seed
+
+
+def evaluate(
+    scenario: Scenario,
+    seed: int = 1,
+    runs: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    strategy: str = "random",
+) -> list[ExpectResult]:
+    """Run every expect entry of ``scenario``; ``runs`` overrides each entry's count."""
+    entries = scenario.expect if isinstance(scenario.expect, list) else []
+    results = []
+    for entry in entries:
+        deployment = replace(scenario.deployment, **{k: int(entry[k]) for k in DEPLOYMENT_KEYS if k in entry})
+        faults = Faults.parse(str(entry["faults"])) if "faults" in entry else scenario.faults
+        config = config_for(scenario, Guards.parse(str(entry["guards"])), deployment, faults)
+        n = runs if runs is not None else int(entry.get("runs", scenario.runs))
+        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy)
+        result = ExpectResult(scenario.name, entry, summary)
+        for metric in METRICS:
+            if metric in entry and not holds(entry[metric], observed(summary, metric)):
+                result.failures.append(_describe(metric, entry[metric], observed(summary, metric), summary))
+        for task, expected in (entry.get("by_task") or {}).items():
+            stats = summary.by_task.get(task)
+            count = stats.runs_with_duplicates if stats else 0
+            if not holds(expected, count):
+                result.failures.append(_describe(f"duplicates of {task}", expected, count, summary))
+        results.append(result)
+    return results
+
+
+def _describe(what: str, expected: object, count: int, summary: Summary) -> str:
+    want = "none" if expected == 0 else "some"
+    return f"expected {want} {what}, saw {count} in {summary.runs} runs"
