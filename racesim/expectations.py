@@ -59,7 +59,8 @@ class ExpectResult:
     @property
     def label(self) -> str:
         d = self.summary.deployment
-        return f"{self.scenario} [{self.summary.guards}] replicas={d.replicas} listeners={d.listeners} faults={self.summary.faults.label()}"
+        where = f"replicas={d.replicas} listeners={d.listeners} faults={self.summary.faults.label()}"
+        return f"{self.scenario} [{self.summary.guards}] {where}"
 
     def replay_command(self) -> str:
         """The command that reproduces the first run contradicting the expectation."""
