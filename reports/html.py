@@ -1,7 +1,550 @@
-"""Self-contained HTML report of a sweep and its first failing interleaving."""
+"""Self-contained HTML report of a sweep and its first failing interleaving.
+
+Rendering only: the analysis (happens-before graph, race windows, advances) comes from
+``sim.happens_before``. The page is one file with inline CSS, JS and SVG, rendered by Jinja2
+with autoescape on, and a pure function of its inputs (no wall-clock time), so the same
+runs give byte-identical HTML.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 
-def write_report(path, *, title, command, summaries, failing, contrast) -> None:
-    raise NotImplementedError("the HTML report is not built yet")
+import jinja2
+
+import racesim
+from racesim.runner import RunResult, Summary
+from reports.perfetto import actor_order, atomic_write
+from reports.terminal import duplicate_marks
+from sim import happens_before as hb
+from sim.stats import wilson_interval
+from sim.trace import Event, events
+
+MAX_EVENTS = 1500  # events drawn per run; the rest are summarised on the page
+LANE_H = 22
+LABEL_W = 190
+GAP = 0.05  # idle stretches longer than this (s) are drawn compressed, with a break mark
+DB_OPS = frozenset(
+    {
+        "ReadExecution",
+        "InsertExecution",
+        "SetExecutionStatus",
+        "WriteExecutionRow",
+        "CasExecutionStatus",
+        "CountInFlight",
+        "SelectPending",
+        "CountRemaining",
+        "AnyItemFailed",
+        "CountTaskRows",
+        "CountRunning",
+        "ReadChildren",
+        "ReadItemRows",
+        "ReadAction",
+        "ReadDefinition",
+        "ReadWorkers",
+        "InsertWorkflowExecution",
+        "ReadWorkflowExecution",
+        "UpdateWorkflowExecution",
+        "InsertDispatchKey",
+        "ReadDispatchKey",
+        "SetDispatchKeyExecution",
+        "Begin",
+        "Commit",
+        "Rollback",
+        "AdvisoryLock",
+        "AdvisoryUnlock",
+    }
+)
+MQ_OPS = frozenset({"Publish", "Consume", "Ack", "Nack"})
+WRITE_OPS = frozenset(
+    {
+        "InsertExecution",
+        "SetExecutionStatus",
+        "WriteExecutionRow",
+        "CasExecutionStatus",
+        "InsertWorkflowExecution",
+        "UpdateWorkflowExecution",
+        "InsertDispatchKey",
+        "SetDispatchKeyExecution",
+    }
+)
+
+
+# ---- view models -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Mark:
+    i: int
+    x: float
+    y: float
+    cls: str
+    title: str
+    label: str = ""
+
+
+@dataclass(slots=True)
+class Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    cls: str
+
+
+@dataclass(slots=True)
+class Lane:
+    name: str
+    y: float
+    store: bool = False
+
+
+@dataclass(slots=True)
+class RunView:
+    role: str  # "failing" or "contrast"
+    heading: str
+    guards: str
+    seed: int
+    digest: str
+    verdict: list[tuple[str, str]]
+    lanes: list[Lane]
+    marks: list[Mark]
+    store_marks: list[Mark]
+    lines: list[Line]
+    gaps: list[tuple[float, str]]
+    ticks: list[tuple[float, str]]
+    window_boxes: list[tuple[float, float, str]]
+    width: float
+    height: float
+    data: list[list]
+    total_events: int
+    drawn: tuple[int, int]
+    omitted: list[str]
+    actors: int
+    duplicates: list[str]
+    windows: list[dict] = field(default_factory=list)
+    advances: list[dict] = field(default_factory=list)
+    dispatch_counts: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _fmt_event(ev: Event) -> str:
+    args = ", ".join(map(str, ev.args))
+    result = "" if ev.result is None else f" -> {ev.result}"
+    return f"t={ev.time:.6f}  {ev.actor}  {ev.step}  {ev.op}({args}){result}"
+
+
+def _kind(ev: Event) -> str:
+    if ev.op == "Crash":
+        return "crash"
+    if isinstance(ev.result, tuple) and len(ev.result) == 2 and ev.result[0] == "error":
+        return "error"
+    if ev.op in MQ_OPS:
+        return {"Publish": "pub", "Consume": "con"}.get(ev.op, "ack")
+    if ev.op in WRITE_OPS:
+        return "dbw"
+    if ev.op in DB_OPS:
+        return "dbr"
+    return "other"
+
+
+def _window_range(n: int, focus: int | None) -> tuple[int, int]:
+    """Indexes [lo, hi) of the events to draw: everything when under the cap, else a
+    MAX_EVENTS slice that starts a little before the race (or at the start)."""
+    if n <= MAX_EVENTS:
+        return 0, n
+    lo = 0 if focus is None else max(0, min(focus - MAX_EVENTS // 5, n - MAX_EVENTS))
+    return lo, lo + MAX_EVENTS
+
+
+def _omitted(evs: list[Event], lo: int, hi: int) -> list[str]:
+    out: list[str] = []
+    for part, rng in (("before", range(0, lo)), ("after", range(hi, len(evs)))):
+        if not rng:
+            continue
+        ops = Counter(evs[i].op for i in rng)
+        groups = Counter(evs[i].actor.split(".")[0] for i in rng)
+        top_ops = ", ".join(f"{op} {c}" for op, c in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:8])
+        top_groups = ", ".join(f"{g} {c}" for g, c in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))[:8])
+        out.append(
+            f"{len(rng)} events {part} the drawn slice (t={evs[rng[0]].time:.6f} to {evs[rng[-1]].time:.6f}); "
+            f"by op: {top_ops}; by process: {top_groups}"
+        )
+    return out
+
+
+def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
+    evs = events(result.output.records)
+    db = result.output.db
+    g = graph if graph is not None else hb.build_graph(result)
+    windows = hb.race_windows(result, g)
+    marks_dup = duplicate_marks(result)
+    focus = min((min([*w.reads, *w.dispatches]) for w in windows), default=None)
+    lo, hi = _window_range(len(evs), focus)
+    actors = actor_order([e.actor for e in evs])
+    lanes = [Lane(a, 30 + k * LANE_H) for k, a in enumerate(actors)]
+    db_y = 30 + len(actors) * LANE_H + 8
+    mq_y = db_y + LANE_H
+    lanes += [Lane("DB", db_y, True), Lane("broker", mq_y, True)]
+    lane_y = {lane.name: lane.y for lane in lanes}
+
+    # x: simulated time, with short steps stretched to stay readable and long idle gaps cut.
+    xs: dict[int, float] = {}
+    gaps: list[tuple[float, str]] = []
+    ticks: list[tuple[float, str]] = []
+    x = LABEL_W + 20.0
+    prev_t: float | None = None
+    last_tick = -1e9
+    for i in range(lo, hi):
+        t = evs[i].time
+        if prev_t is not None:
+            dt = t - prev_t
+            if dt > GAP:
+                gaps.append((x + 30, f"+{dt:.3f} s"))
+                x += 60
+            else:
+                x += 3 + min(dt * 3000, 50)
+        xs[i] = round(x, 1)
+        if x - last_tick >= 140:
+            ticks.append((xs[i], f"{t:.4f}"))
+            last_tick = x
+        prev_t = t
+    width = round(x + 60, 1)
+    height = mq_y + 40
+
+    race_reads = {r for w in windows for r in w.reads}
+    missed = {m for w in windows for m in w.missed_writes}
+    acts = {d.act for w in windows for d in w.decisions}
+    marks: list[Mark] = []
+    store_marks: list[Mark] = []
+    for i in range(lo, hi):
+        ev = evs[i]
+        kind = _kind(ev)
+        cls = f"ev k-{kind}"
+        label = ""
+        if i in marks_dup:
+            cls += " dup"
+            label = marks_dup[i]
+        if i in race_reads:
+            cls += " race-read"
+        if i in missed:
+            cls += " missed-write"
+        if i in acts:
+            cls += " race-act"
+        title = _fmt_event(ev) + (f"  <-- {marks_dup[i]}" if i in marks_dup else "")
+        marks.append(Mark(i, xs[i], lane_y[ev.actor], cls, title, label))
+        if ev.op in DB_OPS or ev.op in MQ_OPS:
+            store = "DB" if ev.op in DB_OPS else "broker"
+            store_marks.append(Mark(i, xs[i], lane_y[store], f"st k-{kind}", title))
+
+    lines: list[Line] = []
+    for p, c in hb.message_links(evs):
+        if p in xs and c in xs:
+            lines.append(Line(xs[p], lane_y[evs[p].actor], xs[c], lane_y[evs[c].actor], "msg"))
+    for w in windows:
+        for d in w.decisions:
+            for r, wr in d.saw:
+                if r in xs and wr in xs:
+                    lines.append(Line(xs[wr], lane_y[evs[wr].actor], xs[r], lane_y[evs[r].actor], "saw"))
+            for r, wr in d.missed:
+                if r in xs and wr in xs:
+                    lines.append(Line(xs[r], lane_y[evs[r].actor], xs[wr], lane_y[evs[wr].actor], "missed"))
+
+    boxes: list[tuple[float, float, str]] = []
+    for w in windows:
+        idx = [i for i in [*w.reads, *w.missed_writes, *w.dispatches, *(d.act for d in w.decisions)] if i in xs]
+        if idx:
+            boxes.append((min(xs[i] for i in idx) - 6, max(xs[i] for i in idx) + 6, f"race window: {w.label}"))
+
+    v = result.verdict
+    verdict = [
+        ("workflow status", str(v.workflow_status)),
+        ("duplicate dispatches", str(v.duplicate_dispatches)),
+        ("missed dispatches", str(v.missed_dispatches)),
+        ("stuck workflows", str(v.stuck_workflows)),
+        ("lost updates", str(v.lost_updates)),
+        ("wrong outcomes", str(v.wrong_outcomes)),
+        ("events", str(len(evs))),
+        ("end time", f"{result.output.end_time:.6f} s"),
+    ]
+    data = [
+        [i, round(evs[i].time, 9), evs[i].actor, evs[i].step, evs[i].op, [str(a) for a in evs[i].args], _result_text(evs[i])]
+        for i in range(lo, hi)
+    ]
+    counts = hb.worker_dispatches(evs, db)
+    view = RunView(
+        role=role,
+        heading=heading,
+        guards=result.output.config.guards.name,
+        seed=result.seed,
+        digest=result.digest,
+        verdict=verdict,
+        lanes=lanes,
+        marks=marks,
+        store_marks=store_marks,
+        lines=lines,
+        gaps=gaps,
+        ticks=ticks,
+        window_boxes=boxes,
+        width=width,
+        height=height,
+        data=data,
+        total_events=len(evs),
+        drawn=(lo, hi),
+        omitted=_omitted(evs, lo, hi),
+        actors=len(actors),
+        duplicates=[marks_dup[i] for i in sorted(marks_dup)],
+        advances=[_advance_row(a, evs) for a in hb.advances(result)],
+        dispatch_counts=[(hb.task_label(k), len(v)) for k, v in counts.items()],
+    )
+    view.windows = [_window_view(g, w, evs) for w in windows]
+    return view
+
+
+def _advance_row(a: hb.Advance, evs: list[Event]) -> dict:
+    return {
+        "t": f"{evs[a.start].time:.6f}",
+        "actor": a.actor,
+        "handled": a.handled,
+        "remaining": "-" if a.remaining is None else str(a.remaining),
+        "released": ", ".join(a.released),
+        "outcome": a.outcome,
+        "dispatched": bool(a.dispatched),
+    }
+
+
+def _result_text(ev: Event) -> str:
+    return "" if ev.result is None else str(ev.result)
+
+
+def _window_view(g, w: hb.RaceWindow, evs: list[Event]) -> dict:
+    """The race window's happens-before subgraph as an SVG-ready layout."""
+    sub = hb.window_graph(g, w)
+    nodes = sorted(sub.nodes)
+    actors = actor_order([evs[n].actor for n in nodes])
+    col_w, row_h, left = 130, 52, 170
+    pos = {n: (left + k * col_w + 55, 30 + actors.index(evs[n].actor) * row_h) for k, n in enumerate(nodes)}
+    reads, missed, acts = set(w.reads), set(w.missed_writes), {d.act for d in w.decisions}
+    node_views = []
+    for n in nodes:
+        ev = evs[n]
+        cls = "hb-node"
+        if n in w.dispatches:
+            cls += " dup" if n != w.dispatches[0] else " first"
+        if n in reads:
+            cls += " race-read"
+        if n in missed:
+            cls += " missed-write"
+        if n in acts:
+            cls += " race-act"
+        node_views.append(
+            {"i": n, "x": pos[n][0], "y": pos[n][1], "cls": cls, "step": ev.step, "op": ev.op, "title": _fmt_event(ev)}
+        )
+    edges = [
+        {"x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1], "cls": sub.edges[u, v]["kind"]}
+        for u, v in sorted(sub.edges)
+    ]
+    return {
+        "label": w.label,
+        "kind": w.kind,
+        "sentences": w.sentences,
+        "start": f"{w.start:.6f}",
+        "end": f"{w.end:.6f}",
+        "nodes": node_views,
+        "edges": edges,
+        "rows": [{"name": a, "y": 30 + k * row_h} for k, a in enumerate(actors)],
+        "width": left + len(nodes) * col_w + 40,
+        "height": 30 + len(actors) * row_h,
+    }
+
+
+def matrix_view(summaries: list[Summary]) -> dict | None:
+    if not summaries:
+        return None
+    deployments: list = []
+    faults: list = []
+    guards: list[str] = []
+    for s in summaries:
+        if s.deployment not in deployments:
+            deployments.append(s.deployment)
+        if s.faults not in faults:
+            faults.append(s.faults)
+        if s.guards not in guards:
+            guards.append(s.guards)
+    tables = []
+    for f in faults:
+        rows = []
+        for gname in guards:
+            cells = []
+            for d in deployments:
+                s = next((x for x in summaries if x.guards == gname and x.deployment == d and x.faults == f), None)
+                if s is None:
+                    cells.append(None)
+                    continue
+                low, high = wilson_interval(s.runs_with_duplicates, s.runs)
+                p = s.runs_with_duplicates / s.runs if s.runs else 0.0
+                others = [
+                    f"{k} {n}"
+                    for k, n in (
+                        ("missed", s.missed_dispatches),
+                        ("stuck", s.stuck_workflows),
+                        ("lost upd", s.lost_updates),
+                        ("wrong", s.wrong_outcomes),
+                    )
+                    if n
+                ]
+                cells.append(
+                    {
+                        "dup": s.runs_with_duplicates,
+                        "runs": s.runs,
+                        "low": f"{low:.3f}",
+                        "high": f"{high:.3f}",
+                        "p": f"{p:.3f}",
+                        "bar": (round(low * 100, 2), round(max(high - low, 0.004) * 100, 2), round(p * 100, 2)),
+                        "bad": s.runs_with_duplicates > 0,
+                        "by_task": [f"{n}: {t.duplicate_dispatches}" for n, t in s.by_task.items() if t.duplicate_dispatches],
+                        "others": others,
+                        "first": s.first_failing_seed,
+                        "digest": s.digest[:16],
+                    }
+                )
+            rows.append({"guards": gname, "cells": cells})
+        tables.append({"faults": f.label(), "columns": [d.label() for d in deployments], "rows": rows})
+    hists = []
+    for s in summaries:
+        charts = []
+        for task, hist in s.dispatch_histogram.items():
+            total = sum(hist.values()) or 1
+            top = max(hist.values(), default=1) or 1
+            keys = list(range(min(hist), max(hist) + 1)) if hist else []
+            bars = [
+                {
+                    "k": k,
+                    "n": hist.get(k, 0),
+                    "h": round(60 * hist.get(k, 0) / top, 1),
+                    "pct": f"{100 * hist.get(k, 0) / total:.1f}",
+                    "bad": k > 1,
+                }
+                for k in keys
+            ]
+            charts.append({"task": task, "bars": bars, "width": max(30 + 34 * len(bars), 20 + 7 * len(task))})
+        hists.append({"guards": s.guards, "deployment": s.deployment.label(), "faults": s.faults.label(), "charts": charts})
+    return {"tables": tables, "hists": hists}
+
+
+def _scenario_arg(command: str, fallback: str) -> str:
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        return fallback
+    if len(tokens) >= 3 and tokens[0] == "racesim" and tokens[1] in ("run", "matrix") and not tokens[2].startswith("-"):
+        return tokens[2]
+    return fallback
+
+
+def reproduce_command(result: RunResult, scenario_arg: str) -> str:
+    cfg = result.output.config
+    d = cfg.deployment
+    parts = [
+        "racesim",
+        "run",
+        scenario_arg,
+        "--guards",
+        cfg.guards.name,
+        "--seed",
+        str(result.seed),
+        "--runs",
+        "1",
+        "--trace",
+        "--replicas",
+        str(d.replicas),
+        "--listeners",
+        str(d.listeners),
+        "--prefetch",
+        str(d.prefetch),
+        "--workers",
+        str(d.workers),
+    ]
+    if cfg.faults.probabilities:
+        parts += ["--faults", cfg.faults.label()]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def context(*, title: str, command: str, summaries: list[Summary], failing: RunResult | None, contrast: RunResult | None) -> dict:
+    header: list[tuple[str, str]] = []
+    source = failing.output.config if failing is not None else None
+    first = summaries[0] if summaries else None
+    scenario = source.scenario if source else (first.scenario if first else "")
+    header.append(("scenario", scenario))
+    if failing is not None:
+        strategy = next((s.strategy for s in summaries if s.guards == source.guards.name), "random")
+        header += [
+            ("guards", source.guards.name),
+            ("deployment", source.deployment.label()),
+            ("faults", source.faults.label()),
+            ("strategy", strategy),
+            ("seed", str(failing.seed)),
+            ("digest", failing.digest),
+        ]
+    elif first is not None:
+        header += [
+            ("guards", ", ".join(dict.fromkeys(s.guards for s in summaries))),
+            ("deployment", "; ".join(dict.fromkeys(s.deployment.label() for s in summaries))),
+            ("faults", ", ".join(dict.fromkeys(s.faults.label() for s in summaries))),
+            ("strategy", ", ".join(dict.fromkeys(s.strategy for s in summaries))),
+            ("seeds", f"{first.seed} .. {first.seed + first.runs - 1}"),
+        ]
+    if len(summaries) == 1:
+        header.append(("sweep digest", summaries[0].digest))
+    header.append(("racesim version", racesim.__version__))
+    repro = [("this report", command)]
+    if failing is not None:
+        repro.append(("the failing run", reproduce_command(failing, _scenario_arg(command, scenario))))
+    if contrast is not None:
+        repro.append(("the contrast run", reproduce_command(contrast, _scenario_arg(command, scenario))))
+    runs = []
+    if failing is not None:
+        runs.append(run_view(failing, "failing", f"failing run: guards {failing.output.config.guards.name}, seed {failing.seed}"))
+    if contrast is not None:
+        runs.append(run_view(contrast, "contrast", f"same seed under guards {contrast.output.config.guards.name} (no duplicate)"))
+    return {
+        "title": title,
+        "header": header,
+        "repro": repro,
+        "matrix": matrix_view(summaries),
+        "runs": runs,
+        "failing": runs[0] if failing is not None else None,
+        "contrast": runs[1] if contrast is not None and failing is not None else None,
+        "max_events": MAX_EVENTS,
+        "label_w": LABEL_W,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=True,  # every name in the page comes from user scenario files
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(*, title: str, command: str, summaries: list[Summary], failing: RunResult | None, contrast: RunResult | None) -> str:
+    ctx = context(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
+    return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def write_report(
+    path: str | os.PathLike,
+    *,
+    title: str,
+    command: str,
+    summaries: list[Summary],
+    failing: RunResult | None,
+    contrast: RunResult | None,
+) -> None:
+    html = render(title=title, command=command, summaries=list(summaries or []), failing=failing, contrast=contrast)
+    atomic_write(Path(path), html)

@@ -1,23 +1,20 @@
 """Read a scenario file into a ``Scenario``: the workflow graph, timing, deployment,
-faults, task outcomes, run count and expectations."""
+faults, task outcomes, run count and expectations. Validation lives in ``schema``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from models.graph import Graph, Node, Transition, classify_when
+from scenarios import schema
+from scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
 from sim.config import Deployment, Faults, TaskOutcome
 from sim.timing import TimingModel
 
 CATALOG = Path(__file__).resolve().parent
-MAX_FILE_BYTES = 1_000_000
 
-
-class ScenarioError(ValueError):
-    """Bad scenario input; ``str()`` is the one line shown to the user."""
+__all__ = ["CATALOG", "MAX_FILE_BYTES", "Scenario", "ScenarioError", "catalog", "from_dict", "load", "resolve"]
 
 
 @dataclass(slots=True)
@@ -30,7 +27,7 @@ class Scenario:
     faults: Faults = Faults()
     outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
     runs: int = 1000
-    expect: dict = field(default_factory=dict)
+    expect: list[dict] = field(default_factory=list)  # racesim.expectations entries
     path: str = ""
     workflow_ref: str = "workflow"
 
@@ -41,65 +38,53 @@ def catalog() -> list[Path]:
 
 def resolve(name_or_path: str) -> Path:
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
+    if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
     candidate = CATALOG / f"{name_or_path}.yaml"
-    if candidate.exists():
+    if "/" not in name_or_path and candidate.is_file():
         return candidate
+    if path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        raise ScenarioError(f"{name_or_path}:1: (file): no such file")
     names = ", ".join(p.stem for p in catalog())
     raise ScenarioError(f"{name_or_path}: no such scenario file or catalog name (catalog: {names})")
 
 
 def load(name_or_path: str) -> Scenario:
     path = resolve(name_or_path)
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError(f"{path}: file is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping")
-    return from_dict(data, str(path), default_name=path.stem)
+    source = name_or_path if Path(name_or_path) == path else str(path)  # errors name the file as the user wrote it
+    doc = schema.parse_text(schema.read_bytes(path, source), source)
+    return _scenario(doc, path.stem)
 
 
 def from_dict(data: dict, source: str = "<scenario>", default_name: str = "scenario") -> Scenario:
-    wf = data.get("workflow") or {}
-    nodes = [_node(t) for t in wf.get("tasks") or []]
-    graph = Graph.build(nodes)
+    """Validate already-parsed data (no YAML nodes, so errors point at line 1)."""
+    return _scenario(Document(source, data), default_name)
+
+
+def _scenario(doc: Document, default_name: str) -> Scenario:
+    ok = schema.check(doc, default_name)
+    graph = Graph.build([_node(t) for t in ok.tasks])
     outcomes = tuple(
-        (
-            name,
-            TaskOutcome(tuple(o.get("fail_items", ())), bool(o.get("fail", False)), float(o.get("fail_probability", 0.0))),
-        )
-        for name, o in sorted((data.get("outcomes") or {}).items())
+        (task, TaskOutcome(tuple(o["fail_items"]), bool(o["fail"]), float(o["fail_probability"])))
+        for task, o in sorted(ok.outcomes.items())
     )
-    faults = Faults(tuple(sorted((str(k), float(v)) for k, v in (data.get("faults") or {}).items())))
     return Scenario(
-        name=str(data.get("name", default_name)),
-        description=str(data.get("description", "")),
+        name=ok.name,
+        description=ok.description,
         graph=graph,
-        timing=TimingModel.from_spec(data.get("timing")),
-        deployment=Deployment(**(data.get("deployment") or {})),
-        faults=faults,
+        timing=TimingModel.from_spec(ok.timing),
+        deployment=Deployment(**ok.deployment),  # type: ignore[arg-type]
+        faults=Faults(tuple(sorted(ok.faults.items()))),
         outcomes=outcomes,
-        runs=int(data.get("runs", 1000)),
-        expect=dict(data.get("expect") or {}),
-        path=source,
-        workflow_ref=str(wf.get("ref", "workflow")),
+        runs=ok.runs,
+        expect=ok.expect,
+        path=doc.source,
+        workflow_ref=ok.workflow_ref,
     )
 
 
 def _node(task: dict) -> Node:
-    items = task.get("with_items")
-    count = len(items) if isinstance(items, list) else items
     transitions = tuple(
-        Transition(
-            classify_when(tr.get("when")),
-            tuple(tr.get("do") or ()),
-            tuple((k, v) for entry in tr.get("publish") or () for k, v in entry.items()),
-            tr.get("when"),
-        )
-        for tr in task.get("next") or ()
+        Transition(classify_when(tr["when"]), tuple(tr["do"]), tuple(tr["publish"]), tr["when"]) for tr in task["next"]
     )
-    return Node(task["name"], task.get("action"), count, task.get("concurrency"), task.get("join"), transitions)
+    return Node(task["name"], task["action"], task["with_items"], task["concurrency"], task["join"], transitions)

@@ -155,9 +155,8 @@ def check(
                 reasons.append(f"{label} stays scheduled, never run")
             elif r.status == REQUESTED:
                 reasons.append(f"successor left requested: {label} never scheduled")
-        for name, node in graph.nodes.items():
-            if node.join is not None and name not in rows_of and any(ended(p)[0] for p in node.inbound):
-                reasons.append(f"unmet join: {name} never admitted")
+        for name in _starved_joins(graph, expected, rows_of):
+            reasons.append(f"unmet join: {name} never admitted")
         for name, node in graph.nodes.items():
             if node.with_items == 0 and name in expected:
                 reasons.append(f"empty with_items: {name} has no item to finish it")
@@ -177,8 +176,12 @@ def check(
         failed_tasks = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
         if failed_tasks:
             v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
-        for name, node in graph.nodes.items():
-            if node.join is not None and name not in rows_of and any(ended(p)[0] for p in node.inbound):
-                v.wrong_reasons.append(f"completed although join {name} never ran")
+        for name in _starved_joins(graph, expected, rows_of):
+            v.wrong_reasons.append(f"completed although join {name} never ran")
     v.wrong_outcomes = 1 if v.wrong_reasons else 0
     return v
+
+
+def _starved_joins(graph: Graph, expected: list[str], rows_of: dict[str, list[ExecRow]]) -> list[str]:
+    """Join tasks whose edges fired with enough succeeded predecessors, yet never got a row."""
+    return [name for name, node in graph.nodes.items() if node.join is not None and name in expected and name not in rows_of]

@@ -37,6 +37,10 @@ class ChoiceSource:
         self._draw = samplers(self.rng) if timed else None
         self.log: list[list] | None = [] if record else None
 
+    def direct_draws(self) -> dict[str, Callable[[], float]] | None:
+        """The raw per-channel samplers when a draw needs no recording, else None."""
+        return self._draw if self.log is None else None
+
     def latency(self, channel: str) -> float:
         value = self._draw[channel]() if self._draw is not None else self.means[channel]
         if self.log is not None:

@@ -26,6 +26,7 @@ class SimDB:
         self.executions: dict[int, ExecRow] = {}
         self.by_task: dict[tuple[int, str], list[int]] = {}  # (W, task) -> ids, insert order
         self.by_parent: dict[int, list[int]] = {}
+        self.by_workflow: dict[int, list[int]] = {}  # workflow_task.workflow_execution -> ids
         self.workflows: dict[int, WorkflowRow] = {}
         self.workflow_by_execution: dict[int, int] = {}
         self.dispatch_keys: dict[tuple[int, str, int], int | None] = {}
@@ -101,6 +102,7 @@ class SimDB:
         wt = op.workflow_task
         if wt is not None:
             self.by_task.setdefault((wt.workflow_execution, wt.task_name), []).append(eid)
+            self.by_workflow.setdefault(wt.workflow_execution, []).append(eid)
         if op.parent is not None:
             self.by_parent.setdefault(op.parent, []).append(eid)
         return eid
@@ -157,17 +159,14 @@ class SimDB:
         return len(self.by_task.get((op.workflow_execution, op.task_name), ()))
 
     def count_running(self, session: int, op: ops.CountRunning) -> int:
-        w = op.workflow_execution
+        # attune filters on workflow_task.workflow_execution (not on parent), then drops
+        # names already in C or F in memory.
         decided = (*op.completed, *op.failed)
-        we = self.workflows[w]
         ex = self.executions
         return sum(
             1
-            for i in self.by_parent.get(we.execution, ())
-            if (r := ex[i]).workflow_task is not None
-            and r.workflow_task.workflow_execution == w
-            and r.status not in FINISHED
-            and r.workflow_task.task_name not in decided
+            for i in self.by_workflow.get(op.workflow_execution, ())
+            if (r := ex[i]).status not in FINISHED and r.workflow_task.task_name not in decided
         )
 
     def read_children(self, session: int, op: ops.ReadChildren) -> tuple[int, ...]:
@@ -241,7 +240,10 @@ class SimDB:
             if table == "execution":
                 if old is None:
                     row = self.executions.pop(key)
-                    _discard(self.by_task, (row.workflow_task.workflow_execution, row.workflow_task.task_name), key)
+                    wt = row.workflow_task
+                    if wt is not None:
+                        _discard(self.by_task, (wt.workflow_execution, wt.task_name), key)
+                        _discard(self.by_workflow, wt.workflow_execution, key)
                     _discard(self.by_parent, row.parent, key)
                 else:
                     self.executions[key] = old
@@ -288,13 +290,8 @@ class SimDB:
 
     # ---- read-only views for checkers -----------------------------------------------------
     def workflow_children(self, w: int) -> list[ExecRow]:
-        we = self.workflows[w]
         ex = self.executions
-        return [
-            ex[i]
-            for i in self.by_parent.get(we.execution, ())
-            if ex[i].workflow_task is not None and ex[i].workflow_task.workflow_execution == w
-        ]
+        return [ex[i] for i in self.by_workflow.get(w, ())]
 
 
 _ABSENT = object()

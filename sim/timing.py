@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from math import log
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -53,14 +54,18 @@ class Distribution:
         if self.dist == "constant":
             value = p[0]
             return lambda: value
+        # uniform and exponential inline random.uniform / random.expovariate (same
+        # arithmetic, same values) to save a Python call on every op.
+        rnd = rng.random
         if self.dist == "uniform":
             low, high = p
-            uniform = rng.uniform
-            return lambda: uniform(low, high)
+            span = high - low
+            return lambda: low + span * rnd()
         if self.dist == "exponential":
-            rate = 1.0 / p[0] if p[0] > 0 else float("inf")
-            expo = rng.expovariate
-            return (lambda: expo(rate)) if p[0] > 0 else (lambda: 0.0)
+            if p[0] <= 0:
+                return lambda: 0.0
+            rate = 1.0 / p[0]
+            return lambda: -log(1.0 - rnd()) / rate
         mean, sd = p
         gauss = rng.gauss
         return lambda: max(0.0, gauss(mean, sd))

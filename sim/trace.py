@@ -24,17 +24,18 @@ class Event(NamedTuple):
     result: object
 
 
+# Result type -> a primitive, canonical stand-in (anything else is already primitive).
+SUMMARIES = {
+    ExecRow: lambda r: ("exec", r.id, r.status),
+    WorkflowRow: lambda r: ("wf", r.status, r.completed_tasks, r.failed_tasks),
+    Delivery: lambda d: ("msg", d.tag, d.message.kind, d.message.execution_id, d.redelivered),
+}
+
+
 def summarize(result: object) -> object:
     """A primitive, canonical stand-in for an op's result."""
-    kind = type(result)
-    if kind is ExecRow:
-        return ("exec", result.id, result.status)
-    if kind is WorkflowRow:
-        return ("wf", result.status, result.completed_tasks, result.failed_tasks)
-    if kind is Delivery:
-        m = result.message
-        return ("msg", result.tag, m.kind, m.execution_id, result.redelivered)
-    return result
+    f = SUMMARIES.get(type(result))
+    return result if f is None else f(result)
 
 
 def digest(records: list[Record]) -> str:

@@ -28,12 +28,13 @@ from models.rows import (
 )
 from models.starter import start_workflow
 from models.worker import worker_slot
-from sim.broker import SimBroker
+from sim.broker import Consumer, SimBroker
 from sim.choices import ChoiceSource
 from sim.config import RunConfig, TaskOutcome
 from sim.db import SimDB
 from sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
-from sim.trace import Record, summarize
+from sim.trace import SUMMARIES as _SUMMARIES
+from sim.trace import Record
 
 
 class Actor:
@@ -108,13 +109,14 @@ class World:
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
         self._executor_consumers: dict[int, tuple[str, str]] = {}
+        self._worker_consumers: dict[str, Consumer] = {}  # worker queue -> its consumer
+        self._worker_slots: dict[str, int] = {}  # worker consumer -> slot actors created
         self._latency = source.latency
+        self._draw = source.direct_draws()  # skip the recording wrapper when nothing records
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         self.faults = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
-        db_handlers = self.db.handlers
-        self._handlers: dict[type, Callable[[Actor, Op], object]] = {
-            cls: (lambda actor, op, h=h: h(actor.id, op)) for cls, h in db_handlers.items()
-        }
+        # Every handler takes (actor id, op): the id is also the actor's DB session.
+        self._handlers: dict[type, Callable[[int, Op], object]] = dict(self.db.handlers)
         self._handlers.update(
             {
                 ops.Publish: self._publish,
@@ -128,16 +130,16 @@ class World:
             }
         )
         scheduler.attach(self)
+        self._ready = scheduler.ready
         self._build()
 
     # ---- deployment ----------------------------------------------------------------------
     def _build(self) -> None:
         dep, guards = self.config.deployment, self.config.guards
         for w in range(1, dep.workers + 1):
-            consumer = f"worker{w}"
-            self.broker.add_consumer(consumer, worker_queue(w), dep.prefetch, auto_ack=True)
-            for slot in range(dep.worker_slots):
-                self._spawn_worker_slot(f"worker{w}.slot{slot}", consumer)
+            consumer = self.broker.add_consumer(f"worker{w}", worker_queue(w), dep.prefetch, auto_ack=True)
+            self._worker_consumers[worker_queue(w)] = consumer
+            self._worker_slots[consumer.name] = 0
         for e in range(dep.replicas):
             self._start_executor(e, delay=0.0)
         graph = self.config.graph
@@ -146,6 +148,13 @@ class World:
     def _spawn_worker_slot(self, name: str, consumer: str) -> None:
         group = name.split(".")[0]
         self.spawn(name, group, worker_slot(consumer), respawn=lambda: self._spawn_worker_slot(name, consumer))
+
+    def _add_worker_slot(self, consumer: str) -> None:
+        """Slots are created when work arrives, up to the worker's permit count: an idle
+        slot only waits on the queue, so creating it late changes nothing but the cost."""
+        n = self._worker_slots[consumer]
+        self._worker_slots[consumer] = n + 1
+        self._spawn_worker_slot(f"{consumer}.slot{n}", consumer)
 
     def _start_executor(self, e: int, delay: float) -> None:
         dep, guards = self.config.deployment, self.config.guards
@@ -198,10 +207,11 @@ class World:
         )
 
     def _step(self, actor: Actor) -> None:
+        """Execute ``actor``'s op atomically, record it, and take the actor's next op."""
         del self.pending[actor.id]
         self.current = actor
         op = actor.op
-        now = self.env.now
+        now = self.env._now
         self.db.now = now
         error = None
         if actor.has_preset:
@@ -218,14 +228,17 @@ class World:
                     error = strike
             if error is None:
                 try:
-                    result = self._handlers[type(op)](actor, op)
+                    result = self._handlers[type(op)](actor.id, op)
                 except StoreError as exc:
                     error = exc
             if error is None and result is _BLOCKED:
-                return  # parked; _wake or a lock hand-over re-pends it
+                return  # parked; a lock hand-over re-pends it
         if error is not None:
             result = ("error", str(error))
-        self.records.append((now, actor.name, op.step, type(op).__name__, op.args(), summarize(result)))
+        rt = type(result)
+        self.records.append(
+            (now, actor.name, op.step, type(op).__name__, op.args(), _SUMMARIES[rt](result) if rt in _SUMMARIES else result)
+        )
         self._advance(actor, result, error, 0.0)
 
     def _advance(self, actor: Actor, result: object, error: StoreError | None, delay: float) -> None:
@@ -241,21 +254,35 @@ class World:
             actor.op = None
             return
         actor.op = op
+        if type(op) is ops.Consume:
+            consumer = self.broker.consumers[op.consumer]
+            if not consumer.buffer:
+                # Nothing to take: wait on the queue now rather than spend a step finding
+                # out. The broker's push wakes the actor with its delivery.
+                consumer.waiters.append(actor.id)
+                return
         channel = op.channel
         if channel == "sleep":
             latency = op.seconds
+        elif self._draw is not None:
+            latency = self._draw[channel]()
         else:
             latency = self._latency(channel)
-        self._pend(actor, delay + latency)
+        delay += latency
+        actor.delay = delay
+        actor.ready_at = self.env._now + delay
+        actor.ticket += 1
+        self.pending[actor.id] = actor
+        self._ready(actor)
 
     def _pend(self, actor: Actor, delay: float) -> None:
         # ready_at = now + delay computed exactly as simpy computes an event's time, so a
         # replay that jumps the clock to ready_at lands on the very same float.
         actor.delay = delay
-        actor.ready_at = self.env.now + delay
+        actor.ready_at = self.env._now + delay
         actor.ticket += 1
         self.pending[actor.id] = actor
-        self.scheduler.ready(actor)
+        self._ready(actor)
 
     def enabled_order(self) -> list[Actor]:
         """Ready actors in canonical order: the current one first if it can go on (index 0
@@ -282,37 +309,41 @@ class World:
         self._pend(actor, self._latency("lock"))
 
     # ---- broker and lock ops -------------------------------------------------------------
-    def _publish(self, actor: Actor, op: ops.Publish) -> None:
+    def _publish(self, aid: int, op: ops.Publish) -> None:
         message = op.message
+        self.broker.publish(op.queue, message)
         if message.kind == WORKER_DISPATCH:
             self.dispatched.append(message.execution_id)
+            consumer = self._worker_consumers[op.queue]
+            if consumer.buffer and self._worker_slots[consumer.name] < self.config.deployment.worker_slots:
+                self._add_worker_slot(consumer.name)
         elif message.kind == EXECUTION_COMPLETED:
             self.completions_published.append(message.execution_id)
-        self.broker.publish(op.queue, message)
 
-    def _consume(self, actor: Actor, op: ops.Consume) -> object:
-        delivery = self.broker.consume(actor.id, op.consumer)
+    def _consume(self, aid: int, op: ops.Consume) -> object:
+        # Only reached with a non-empty buffer (see _advance), or after a wake (preset).
+        delivery = self.broker.consume(aid, op.consumer)
         return _BLOCKED if delivery is None else delivery
 
-    def _ack(self, actor: Actor, op: ops.Ack) -> None:
+    def _ack(self, aid: int, op: ops.Ack) -> None:
         consumer = self.broker.consumers[op.consumer]
         delivery = consumer.unacked.get(op.tag)
         if delivery is not None and consumer.queue == COMPLETED_QUEUE:
             self.completions_acked.append(delivery.message.execution_id)
         self.broker.ack(op.consumer, op.tag)
 
-    def _nack(self, actor: Actor, op: ops.Nack) -> None:
+    def _nack(self, aid: int, op: ops.Nack) -> None:
         self.broker.nack(op.consumer, op.tag, op.requeue)
 
-    def _lock(self, actor: Actor, op: ops.AdvisoryLock) -> object:
-        return None if self.db.try_lock(actor.id, op.key) else _BLOCKED
+    def _lock(self, aid: int, op: ops.AdvisoryLock) -> object:
+        return None if self.db.try_lock(aid, op.key) else _BLOCKED
 
-    def _unlock(self, actor: Actor, op: ops.AdvisoryUnlock) -> None:
-        nxt = self.db.unlock(actor.id, op.key)
+    def _unlock(self, aid: int, op: ops.AdvisoryUnlock) -> None:
+        nxt = self.db.unlock(aid, op.key)
         if nxt is not None:
             self._grant(nxt)
 
-    def _run_action(self, actor: Actor, op: ops.RunAction) -> bool:
+    def _run_action(self, aid: int, op: ops.RunAction) -> bool:
         row = self.db.executions[op.execution_id]
         wt = row.workflow_task
         outcome = self._outcomes.get(wt.task_name) if wt is not None else None
@@ -355,5 +386,5 @@ class World:
 _BLOCKED = object()
 
 
-def _nothing(actor: Actor, op: Op) -> None:
+def _nothing(aid: int, op: Op) -> None:
     return None

@@ -50,7 +50,9 @@ def test_expect_zero_exits_1_on_duplicates():
 
 
 def test_trace_marks_the_duplicate_dispatch():
-    r = racesim("run", "with-items-fanin", "--guards", "none", "--seed", "1", "--runs", "1", "--trace")
+    sweep = json.loads(racesim("run", "with-items-fanin", "--guards", "none", "--runs", "100", "--json").stdout)
+    seed = sweep["by_task"]["validate"]["first_failing_seed"]
+    r = racesim("run", "with-items-fanin", "--guards", "none", "--seed", str(seed), "--runs", "1", "--trace")
     assert r.returncode == 0
     assert "DUPLICATE #2 of validate" in r.stdout
 

@@ -1,5 +1,148 @@
-"""`racesim check`: the CI gate over scenarios' expect blocks."""
+"""`racesim check`: the CI gate over scenarios' expect blocks.
+
+Exit 0 when every expectation holds, 1 when a finding contradicts one (each printed with
+the command that replays it), 2 on bad input. The pytest plugin shares the loading and
+naming helpers here so both gates judge a scenario the same way.
+"""
 
 from __future__ import annotations
 
-commands: list = []
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from racesim.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
+from racesim.options import MAX_RUNS, InputError, progress_bar
+from reports import junit
+from scenarios import loader
+from scenarios.loader import Scenario
+from sim.config import Faults
+from sim.schedulers import STRATEGIES
+
+
+def load_scenario(name: str) -> Scenario:
+    """Load a scenario (the loader's schema validates its expect block), or raise InputError."""
+    try:
+        scenario = loader.load(name)
+    except loader.ScenarioError as exc:
+        raise InputError(str(exc)) from None
+    if not isinstance(scenario.expect, list):
+        raise InputError(f"{scenario.path}: expect: must be a list of entries")
+    return scenario
+
+
+def entry_deployment_label(scenario: Scenario, entry: dict) -> str:
+    """An expect entry's identity before it runs: guards x deployment x faults."""
+    dep = replace(scenario.deployment, **{k: int(entry[k]) for k in DEPLOYMENT_KEYS if k in entry})
+    faults = Faults.parse(str(entry["faults"])) if "faults" in entry else scenario.faults
+    return f"{entry['guards']} {dep.label()} faults={faults.label()}"
+
+
+def case_name(result: ExpectResult) -> str:
+    s = result.summary
+    return f"{s.guards} {s.deployment.label()} faults={s.faults.label()}"
+
+
+def replay_command(result: ExpectResult, scenario: Scenario) -> str:
+    """``ExpectResult.replay_command()``, made to work on files outside the catalog and
+    on entries that change prefetch or workers (it names neither)."""
+    cmd = result.replay_command()
+    if _catalog_path(scenario.name) != Path(scenario.path).resolve():
+        cmd = cmd.replace(f"racesim run {scenario.name} ", f"racesim run {shlex.quote(scenario.path)} ", 1)
+    dep, base = result.summary.deployment, scenario.deployment
+    extra = "".join(f" --{k} {getattr(dep, k)}" for k in ("prefetch", "workers") if getattr(dep, k) != getattr(base, k))
+    return cmd.replace(" --seed ", f"{extra} --seed ", 1) if extra else cmd
+
+
+def _catalog_path(name: str) -> Path | None:
+    path = loader.CATALOG / f"{name}.yaml"
+    return path.resolve() if path.exists() else None
+
+
+def entry_runs(scenario: Scenario, entry: dict, runs: int | None) -> int:
+    return runs if runs is not None else int(entry.get("runs", scenario.runs))
+
+
+def failure_message(result: ExpectResult, scenario: Scenario) -> str:
+    """The first contradicted claim, the seed to look at and the command that replays it."""
+    more = f" (+{len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
+    return f"{result.failures[0]}{more}; seed {result.first_seed()}; replay: {replay_command(result, scenario)}"
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1)
+@click.option("--runs", "-n", type=int, default=None, help="Runs per expect entry; default: each entry's, else the scenario's.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed of every entry's sweep.")
+@click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({', '.join(STRATEGIES)}).")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@click.option("--junit", "junit_path", default=None, help="Write JUnit XML here (one testcase per expect entry).")
+def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str, jobs: int, junit_path: str | None) -> None:
+    """Check every expect block of the given scenarios (default: the whole catalog).
+
+    SCENARIO is a catalog name or a scenario file. Exit 0 when every expectation holds,
+    1 when a finding contradicts one (each printed with the command that replays it),
+    2 on bad input.
+    """
+    if runs is not None and not 1 <= runs <= MAX_RUNS:
+        raise InputError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
+    if not 1 <= jobs <= 64:
+        raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    if strategy not in STRATEGIES or strategy == "replay":
+        choices = ", ".join(s for s in STRATEGIES if s != "replay")
+        raise InputError(f"--strategy: unknown strategy {strategy!r} (choose from: {choices})")
+    explicit = bool(scenarios)
+    # Load and validate everything before running anything: bad input costs no sweep time.
+    selected = [load_scenario(name) for name in (scenarios or [str(p) for p in loader.catalog()])]
+    for sc in selected:
+        if explicit and not sc.expect:
+            raise InputError(f"{sc.path}: no expect block to check")
+    cases: list[junit.Case] = []
+    failed: list[tuple[ExpectResult, Scenario]] = []
+    total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)  # type: ignore[attr-defined]
+    with progress_bar(total, "racesim check") as advance:
+        for sc in selected:
+            if not sc.expect:
+                click.echo(f"skip  {sc.name}: no expect block")
+                cases.append(junit.Case(sc.name, "expect", skipped="no expect block"))
+                continue
+            for result in evaluate(sc, seed, runs, jobs, advance, strategy):
+                status = "ok   " if result.ok else "FAIL "
+                click.echo(f"{status} {sc.name} [{case_name(result)}] {result.summary.runs} runs")
+                s = result.summary
+                info = f"runs {s.runs} from seed {s.seed}, strategy {s.strategy}, digest {s.digest}"
+                if result.ok:
+                    cases.append(junit.Case(sc.name, case_name(result), output=info))
+                    continue
+                failed.append((result, sc))
+                detail = "\n".join([*result.failures, f"seed {result.first_seed()}", replay_command(result, sc)])
+                note = result.entry.get("note")
+                detail += f"\nnote: {note}" if note else ""
+                cases.append(junit.Case(sc.name, case_name(result), failure_message(result, sc), detail, output=info))
+    if junit_path:
+        try:
+            junit.write(junit_path, cases)
+        except OSError as exc:
+            raise InputError(f"--junit: cannot write {junit_path} ({exc.strerror})") from None
+    checked = sum(c.skipped is None for c in cases)
+    for result, sc in failed:
+        s = result.summary
+        click.echo()
+        click.echo(f"contradicted: {sc.name}")
+        click.echo(f"  guards:     {s.guards}")
+        click.echo(f"  deployment: {s.deployment.label()}, faults {s.faults.label()}")
+        for finding in result.failures:
+            click.echo(f"  finding:    {finding}")
+        if result.entry.get("note"):
+            click.echo(f"  note:       {result.entry['note']}")
+        click.echo(f"  replay:     {replay_command(result, sc)}")
+    skipped = len(cases) - checked
+    tail = f", {skipped} scenario(s) without an expect block" if skipped else ""
+    click.echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")
+    if failed:
+        sys.exit(1)
+
+
+commands = [check]

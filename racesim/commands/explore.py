@@ -2,4 +2,398 @@
 
 from __future__ import annotations
 
-commands: list = []
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from models.guards import Guards
+from racesim.options import (
+    FAULT_HELP,
+    GUARD_HELP,
+    InputError,
+    _check_runs,
+    _deployment,
+    _faults,
+    _guards,
+    _scenario,
+    _stdout,
+    progress_bar,
+)
+from racesim.runner import RunResult, Summary, config_for, run_one, verdict_of
+from reports import terminal
+from scenarios.loader import Scenario
+from sim import schedule_file
+from sim.choices import ChoiceSource, ReplayMismatch
+from sim.config import Faults, RunConfig
+from sim.schedulers.dfs import DFS, SearchResult, search
+from sim.schedulers.replay import Replay
+from sim.shrink import ShrinkResult, deviations, finding_of, shrink
+from sim.trace import digest
+from sim.world import World
+
+MAX_SCHEDULES = 10_000_000
+
+
+# ---- library: used by the commands, the tests and benchmarks/explore_bench.py -------------------
+def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
+    """One run with a given scheduler object (run_one builds its own from a name)."""
+    if source is None:
+        means = config.timing.means()
+        source = ChoiceSource(seed, config.timing.samplers, means, timed=scheduler.timed, record=True)
+    output = World(config, scheduler, source).run()
+    return RunResult(seed, output, verdict_of(output), digest(output.records))
+
+
+def estimate_length(config: RunConfig) -> int:
+    """PCT's k: the step count of the default schedule (no preemption)."""
+    return run_scheduled(config, 0, DFS(preemption_bound=0)).output.steps
+
+
+def explore_dfs(
+    config: RunConfig,
+    seed: int,
+    preemption_bound: int | None,
+    max_schedules: int,
+    por: bool = True,
+    on_schedule=None,
+    is_failing=None,
+    stop_at_first: bool = True,
+) -> SearchResult:
+    return search(
+        lambda sched: run_scheduled(config, seed, sched),
+        preemption_bound,
+        max_schedules,
+        por=por,
+        is_failing=is_failing or failing_check(None),
+        on_schedule=on_schedule,
+        stop_at_first=stop_at_first,
+    )
+
+
+def failing_check(task: str | None):
+    """What counts as failing: any duplicate dispatch, or one of ``task``."""
+    if task is None:
+        return lambda r: r.verdict.duplicate_dispatches > 0
+    return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
+
+
+def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: int = 5000) -> ShrinkResult:
+    return shrink(config, choices, finding, lambda cfg, src: run_scheduled(cfg, 0, Replay(), src), max_runs)
+
+
+def schedule_of(
+    scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
+) -> schedule_file.ScheduleFile:
+    return schedule_file.ScheduleFile(
+        scenario=scenario_ref,
+        guards=config.guards.name,
+        deployment=config.deployment,
+        faults=config.faults.label(),
+        strategy=strategy,
+        params=params,
+        seed=seed,
+        choices=result.output.choices,
+        finding=finding_of(result.verdict),
+        digest=result.digest,
+    )
+
+
+def config_of(schedule: schedule_file.ScheduleFile) -> tuple[Scenario, RunConfig]:
+    sc = _scenario(schedule.scenario)
+    try:
+        guards = Guards.parse(schedule.guards)
+        faults = Faults.parse(schedule.faults)
+    except ValueError as exc:
+        raise InputError(f"schedule file: {exc}") from None
+    return sc, config_for(sc, guards, schedule.deployment, faults)
+
+
+def _load(path: str) -> schedule_file.ScheduleFile:
+    try:
+        return schedule_file.load(path)
+    except schedule_file.ScheduleError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _scenario_ref(name: str, sc: Scenario) -> str:
+    """A catalog name stays a name; a path becomes absolute so the file works from anywhere."""
+    path = Path(name)
+    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.exists() else name
+
+
+# ---- commands ------------------------------------------------------------------------------------
+@click.command()
+@click.argument("scenario")
+@click.option("--strategy", type=click.Choice(["random", "pct", "dfs"]), default="pct", show_default=True)
+@click.option("--depth", "-d", type=int, default=3, show_default=True, help="PCT: bug depth d (d-1 priority change points).")
+@click.option("--preemption-bound", "-k", type=int, default=2, show_default=True, help="DFS: most preemptions per schedule.")
+@click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
+@click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
+@click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
+@click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
+@click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
+@click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10).")
+@click.option("--workers", type=int, help="Worker processes.")
+@click.option("--worker-slots", type=int, help="Concurrency permits per worker (attune: 10); fewer keeps a DFS small.")
+@click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P]. {FAULT_HELP}.")
+@click.option("--runs", "-n", type=int, default=None, help="random/pct: runs (seeds S..S+N-1); default: the scenario's.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@click.option("--save-failing", "save_dir", default=None, help="Write the first failing schedule (and its shrunk form) here.")
+@click.option("--shrink", "do_shrink", is_flag=True, help="Shrink the first failing schedule to a minimal one.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run --json fields plus exploration fields).")
+@click.option("--html", "html_path", default=None, help="Write a self-contained HTML report (shows the shrunk run).")
+def explore(
+    scenario,
+    strategy,
+    depth,
+    preemption_bound,
+    max_schedules,
+    no_por,
+    guards,
+    target,
+    replicas,
+    listeners,
+    prefetch,
+    workers,
+    worker_slots,
+    faults,
+    runs,
+    seed,
+    save_dir,
+    do_shrink,
+    as_json,
+    html_path,
+) -> None:
+    """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
+
+    random and pct run N seeded runs; dfs enumerates every schedule with at most k
+    preemptions (sleep sets skip equivalent ones) and either shows a counterexample or
+    says the guard set holds up to k preemptions.
+    """
+    sc = _scenario(scenario)
+    g = _guards(guards)
+    dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
+    dep = _deployment(dep, worker_slots=worker_slots)
+    config = config_for(sc, g, dep, _faults(faults, sc.faults))
+    out = _stdout()
+    command = "racesim " + " ".join(sys.argv[1:])
+    if target is not None and target not in config.graph.nodes:
+        raise InputError(f"--task: {target!r} is not a task of {sc.name} (tasks: {', '.join(config.graph.nodes)})")
+    fails = failing_check(target)
+    params: dict = {}
+    search_result: SearchResult | None = None
+    first_failing: RunResult | None = None
+    failing_seed = seed
+    if strategy == "dfs":
+        if preemption_bound < 0:
+            raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
+        if not 1 <= max_schedules <= MAX_SCHEDULES:
+            raise InputError(f"--max-schedules: must be between 1 and {MAX_SCHEDULES}, got {max_schedules}")
+        params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por}
+        summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
+        with progress_bar(max_schedules, f"{sc.name} [{g.name}] dfs k={preemption_bound}") as advance:
+
+            def on_schedule(result: RunResult) -> None:
+                summary.add(result)
+                advance(1)
+
+            search_result = explore_dfs(config, seed, preemption_bound, max_schedules, not no_por, on_schedule, fails)
+        summary.runs = search_result.schedules
+        first_failing = search_result.failing
+        explored, complete = search_result.schedules, search_result.complete
+    else:
+        runs = sc.runs if runs is None else runs
+        _check_runs(runs)
+        if strategy == "pct":
+            if not 1 <= depth <= 64:
+                raise InputError(f"--depth: must be between 1 and 64, got {depth}")
+            params = {"depth": depth, "length": estimate_length(config)}
+        summary = Summary(sc.name, g.name, runs, seed, dep, config.faults, strategy)
+        with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
+            for s in range(seed, seed + runs):
+                r = run_one(config, s, strategy, params)
+                summary.add(r)
+                if first_failing is None and fails(r):
+                    first_failing = run_one(config, s, strategy, params, record=True)
+                    failing_seed = s
+                advance(1)
+        explored, complete = runs, False
+    if search_result is not None and first_failing is not None:
+        failing_seed = seed
+
+    shrunk: ShrinkResult | None = None
+    if first_failing is not None and do_shrink:
+        shrunk = shrink_run(config, first_failing.output.choices, finding_of(first_failing.verdict))
+    saved: list[str] = []
+    if first_failing is not None and save_dir:
+        ref = _scenario_ref(scenario, sc)
+        stem = f"{sc.name}-{g.name}-{strategy}-seed{failing_seed}".replace("+", "_").replace("/", "_")
+        path = Path(save_dir) / f"{stem}.json"
+        schedule_file.save(path, schedule_of(ref, config, strategy, params, failing_seed, first_failing))
+        saved.append(str(path))
+        if shrunk is not None:
+            sp = Path(save_dir) / f"{stem}-shrunk.json"
+            s_cfg = shrunk.shrunk.config
+            schedule_file.save(sp, schedule_of(ref, s_cfg, "shrunk", params, failing_seed, shrunk.shrunk.result))
+            saved.append(str(sp))
+
+    shown = shrunk.shrunk.result if shrunk is not None else first_failing
+    if as_json:
+        data = summary.to_json()
+        data.update(
+            {
+                "strategy": strategy,
+                "schedules_explored": explored,
+                "complete": complete,
+                "params": params,
+                "deployment": dep.label(),
+            }
+        )
+        if search_result is not None:
+            data["por"] = {
+                "sleep_blocked_runs": search_result.sleep_blocked,
+                "sleep_skipped_branches": search_result.sleep_skipped,
+                "bound_skipped_branches": search_result.bound_skipped,
+            }
+        if shrunk is not None:
+            data["shrunk"] = _shrink_json(shrunk)
+        if saved:
+            data["saved"] = saved
+        click.echo(json.dumps(data, indent=2))
+    else:
+        out.print(terminal.summary_table([summary], f"{sc.name}: {strategy} {_describe(params)} ({dep.label()})"))
+        out.print(_verdict_line(strategy, search_result, first_failing, explored, preemption_bound, max_schedules))
+        if shrunk is not None:
+            out.print(_shrink_line(shrunk))
+        for path in saved:
+            out.print(f"saved {path}")
+        out.print(f"digest {summary.digest}")
+    if html_path:
+        from reports import html
+
+        html.write_report(
+            html_path, title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None
+        )
+
+
+def _describe(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _verdict_line(strategy, search_result, failing, explored, bound, max_schedules) -> str:
+    if search_result is None:
+        found = "first failing run kept" if failing is not None else "no failing run"
+        return f"{strategy}: {explored} runs, {found}"
+    por = f"sleep sets skipped {search_result.sleep_skipped} branches and abandoned {search_result.sleep_blocked} redundant runs"
+    if failing is not None:
+        return f"dfs: counterexample found at schedule {search_result.failing_index} ({por})"
+    if search_result.complete:
+        return f"dfs: explored {explored} schedules, none fails: holds up to {bound} preemptions ({por})"
+    return f"dfs: cut short at --max-schedules {max_schedules}: explored {explored} schedules, none fails so far ({por})"
+
+
+def _shrink_json(s: ShrinkResult) -> dict:
+    return {
+        "deviations": [deviations(s.original.choices), deviations(s.shrunk.choices)],
+        "actors": [len({r[1] for r in s.original.result.output.records}), len({r[1] for r in s.shrunk.result.output.records})],
+        "choices": [len(s.original.choices), len(s.shrunk.choices)],
+        "deployment": s.shrunk.config.deployment.label(),
+        "worker_slots": s.shrunk.config.deployment.worker_slots,
+        "runs": s.runs,
+        "digest": s.shrunk.result.digest,
+    }
+
+
+def _shrink_line(s: ShrinkResult) -> str:
+    j = _shrink_json(s)
+    return (
+        f"shrunk in {j['runs']} runs: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
+        f"{j['actors'][1]}, choices {j['choices'][0]} -> {j['choices'][1]} ({j['deployment']} slots={j['worker_slots']})"
+    )
+
+
+def replay_file(path: str) -> tuple[schedule_file.ScheduleFile, RunResult]:
+    """Load and strictly replay a schedule file; InputError when it no longer fits."""
+    schedule = _load(path)
+    _, config = config_of(schedule)
+    try:
+        result = run_one(config, schedule.seed, choices=schedule.choices, strict=True)
+    except ReplayMismatch as exc:
+        raise InputError(f"{path}: the choices no longer fit the model: {exc}") from None
+    if len(result.output.choices) != len(schedule.choices):
+        raise InputError(
+            f"{path}: the choices no longer fit the model: the run ended after {len(result.output.choices)} "
+            f"of {len(schedule.choices)} recorded choices"
+        )
+    return schedule, result
+
+
+@click.command()
+@click.argument("file")
+@click.option("--html", "html_path", default=None, help="Write a self-contained HTML report of the replayed run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict and digest as JSON instead of the trace.")
+def replay(file, html_path, as_json) -> None:
+    """Replay a schedule FILE: print its trace, check the digest and the finding."""
+    schedule, result = replay_file(file)
+    finding = finding_of(result.verdict)
+    same = result.digest == schedule.digest
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "file": file,
+                    "scenario": schedule.scenario,
+                    "guards": schedule.guards,
+                    "digest": result.digest,
+                    "digest_matches": same,
+                    "finding": finding,
+                    "finding_matches": finding == schedule.finding,
+                },
+                indent=2,
+            )
+        )
+    else:
+        terminal.print_trace(_stdout(), result)
+    if html_path:
+        from reports import html
+
+        html.write_report(
+            html_path,
+            title=f"replay {Path(file).name}",
+            command="racesim " + " ".join(sys.argv[1:]),
+            summaries=[],
+            failing=result,
+            contrast=None,
+        )
+    if not same:
+        raise InputError(
+            f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}"
+        )
+
+
+@click.command("shrink")
+@click.argument("file")
+@click.option("-o", "--output", default=None, help="Where to write the shrunk schedule (default: FILE-shrunk.json).")
+@click.option("--max-runs", type=int, default=5000, show_default=True, help="Most candidate runs to try.")
+def shrink_cmd(file, output, max_runs) -> None:
+    """Shrink a failing schedule FILE to a minimal one with the same finding."""
+    schedule, result = replay_file(file)
+    if not result.verdict.failing:
+        raise InputError(f"{file}: the schedule does not fail; nothing to shrink")
+    _, config = config_of(schedule)
+    try:
+        s = shrink_run(config, schedule.choices, finding_of(result.verdict), max_runs)
+    except ValueError as exc:
+        raise InputError(f"{file}: {exc}") from None
+    target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
+    shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result)
+    schedule_file.save(target, shrunk)
+    out = _stdout()
+    out.print(_shrink_line(s))
+    out.print(f"saved {target}")
+
+
+commands = [explore, replay, shrink_cmd]

@@ -2,4 +2,82 @@
 
 from __future__ import annotations
 
-commands: list = []
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from scenarios import importer, loader
+from scenarios.schema import ScenarioError
+
+
+def _refuse(line: str) -> NoReturn:
+    """The one-line error on stderr, exit 2. SystemExit, not click's Exit: cli.main runs click with
+    standalone_mode=False, where an Exit's code is returned and dropped."""
+    click.echo(line, err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+def validate(files: tuple[str, ...]) -> None:
+    """Check scenario FILES without running them.
+
+    Prints 'FILE: ok' per good file; stops at the first bad one with a single line
+    'FILE:LINE: field.path: problem' on stderr and exit status 2.
+    """
+    for name in files:
+        try:
+            loader.load(name)
+        except ScenarioError as exc:
+            _refuse(str(exc))
+        click.echo(f"{name}: ok")
+
+
+@click.command("import")
+@click.argument("workflow", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scenario file to write (default: stdout).",
+)
+@click.option(
+    "--items",
+    "items",
+    multiple=True,
+    metavar="TASK=N",
+    help=f"Item count for a task whose with_items is a template (repeatable; default {importer.DEFAULT_ITEMS}).",
+)
+def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> None:
+    """Convert an attune WORKFLOW file into a racesim scenario.
+
+    WORKFLOW is a standalone workflow file or an action file whose workflow_file points at a
+    graph-only file. The scenario keeps the dispatch graph (tasks, actions, with_items,
+    concurrency, join, transitions, publishes) with the default deployment and timing.
+    Every construct racesim cannot simulate (type: parallel, retry, timeout, custom
+    conditions, templates, ...) is named on stderr, one line each.
+    """
+    try:
+        counts = importer.parse_items(items)
+        result = importer.import_workflow(workflow, counts)
+        text = importer.dump(result.scenario)
+        # the written file must load: validate it exactly as `racesim run` would
+        loader.from_dict(result.scenario, str(output or workflow), default_name=result.scenario["name"])
+    except ScenarioError as exc:
+        _refuse(str(exc))
+    for note in result.notes:
+        click.echo(f"racesim import: {note}", err=True)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        importer.write_atomically(output, text)
+    except OSError as exc:
+        _refuse(f"{output}:1: (file): cannot write: {exc.strerror or type(exc).__name__}")
+    click.echo(f"wrote {output} ({len(result.scenario['workflow']['tasks'])} tasks)", err=True)
+
+
+commands = [validate, import_cmd]

@@ -1,0 +1,143 @@
+"""Schedule files: one failing run as a small JSON document that ``racesim replay`` reproduces.
+
+The run is a pure function of (scenario, guards, deployment, faults, choices), so the file
+carries exactly those, plus the strategy and seed that found it and the finding and digest
+it must reproduce. Writes are atomic (temp file + ``os.replace``); loading validates every
+field and raises ``ScheduleError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sim.config import Deployment
+
+FORMAT = "racesim-schedule/1"
+MAX_BYTES = 20 * 1024 * 1024
+_DEPLOYMENT_FIELDS = ("replicas", "listeners", "prefetch", "workers", "worker_slots", "restart_delay")
+
+
+class ScheduleError(ValueError):
+    """A schedule file that cannot be used; ``str()`` is the one line shown to the user."""
+
+
+@dataclass(slots=True)
+class ScheduleFile:
+    scenario: str  # catalog name or path
+    guards: str
+    deployment: Deployment
+    faults: str  # Faults.label()
+    strategy: str
+    params: dict
+    seed: int
+    choices: list[list]
+    finding: dict = field(default_factory=dict)  # {"duplicates": n, "by_task": {task: n}, ...}
+    digest: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "scenario": self.scenario,
+            "guards": self.guards,
+            "deployment": asdict(self.deployment),
+            "faults": self.faults,
+            "strategy": self.strategy,
+            "params": self.params,
+            "seed": self.seed,
+            "choices": self.choices,
+            "finding": self.finding,
+            "digest": self.digest,
+        }
+
+
+def save(path: str | Path, schedule: ScheduleFile) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # choices one per line: small diffs, and a reader can see where the preemptions are
+    body = json.dumps({**schedule.to_json(), "choices": []}, indent=1)
+    rows = ",\n  ".join(json.dumps(c, separators=(",", ":")) for c in schedule.choices)
+    text = body.replace('"choices": []', '"choices": [\n  ' + rows + "\n ]" if rows else '"choices": []')
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path) -> ScheduleFile:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    if size > MAX_BYTES:
+        raise ScheduleError(f"{path}: {size} bytes is larger than the {MAX_BYTES}-byte limit for a schedule file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScheduleError(f"{path}: not a valid JSON schedule file ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    return from_json(data, str(path))
+
+
+def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
+    if key not in data:
+        raise ScheduleError(f"{where}: missing field {key!r}")
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ScheduleError(f"{where}: field {key!r} must be {name}, got {type(value).__name__}")
+    return value
+
+
+def _choice(entry: object, i: int, where: str) -> list:
+    ok = isinstance(entry, list) and entry and isinstance(entry[0], str)
+    if ok and entry[0] == "p":
+        ok = len(entry) == 3 and all(type(v) is int for v in entry[1:]) and 0 <= entry[1] < entry[2]
+    elif ok and entry[0] == "t":
+        ok = len(entry) == 2 and type(entry[1]) in (int, float) and entry[1] >= 0
+    elif ok and entry[0] == "c":
+        ok = len(entry) == 2 and entry[1] in (0, 1) and type(entry[1]) is int
+    else:
+        ok = False
+    if not ok:
+        raise ScheduleError(f"{where}: choice {i} is malformed: {json.dumps(entry)[:80]}")
+    return entry
+
+
+def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
+    if not isinstance(data, dict):
+        raise ScheduleError(f"{where}: top level must be a JSON object")
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise ScheduleError(f"{where}: format is {fmt!r}, expected {FORMAT!r}")
+    dep = _need(data, "deployment", dict, where)
+    unknown = sorted(set(dep) - set(_DEPLOYMENT_FIELDS))
+    if unknown:
+        raise ScheduleError(f"{where}: unknown deployment field {unknown[0]!r}")
+    for key in _DEPLOYMENT_FIELDS:
+        kind = (int, float) if key == "restart_delay" else int
+        value = _need(dep, key, kind, f"{where}: deployment")
+        if key != "restart_delay" and not 1 <= value <= 64:
+            raise ScheduleError(f"{where}: deployment {key} must be between 1 and 64, got {value}")
+    choices = _need(data, "choices", list, where)
+    return ScheduleFile(
+        scenario=_need(data, "scenario", str, where),
+        guards=_need(data, "guards", str, where),
+        deployment=Deployment(**{k: dep[k] for k in _DEPLOYMENT_FIELDS}),
+        faults=_need(data, "faults", str, where),
+        strategy=_need(data, "strategy", str, where),
+        params=_need(data, "params", dict, where),
+        seed=_need(data, "seed", int, where),
+        choices=[_choice(c, i, where) for i, c in enumerate(choices)],
+        finding=_need(data, "finding", dict, where),
+        digest=_need(data, "digest", str, where),
+    )

@@ -1,0 +1,199 @@
+"""Shrinking: reduce a failing schedule to a minimal one with the same finding.
+
+A schedule is its pick list (index into the enabled actors at each step, 0 = no deviation
+from the default order) plus its coin flips; latencies do not decide who runs next, so a
+candidate runs with mean latencies (the clock is normalised, the interleaving is not).
+Past the end of the pick list every pick is 0; an index beyond the enabled set is clipped.
+
+Order of preference, lexicographic: fewer deviations (non-zero picks), fewer actors that
+ever step, fewer steps, smaller pick indexes. Passes, repeated to a fixpoint:
+
+1. cut the pick list short (everything after runs the default order);
+2. zero whole chunks of deviations, halving the chunk size (delta debugging, Zeller 2002);
+3. zero single deviations, then lower each remaining one;
+4. drop actors: fewer workers, worker slots, listeners and replicas, keeping the picks.
+
+Why not Hypothesis' shrinker: it only shrinks examples that Hypothesis itself generated,
+and it cannot be handed a counterexample found elsewhere (random timing, PCT, DFS, a file)
+except through its example database, whose format is internal. The passes below are the
+same ideas (shorten, zero, lower) applied directly and deterministically to the one
+sequence. See docs/exploration.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sim.checkers import Verdict
+from sim.choices import ChoiceSource
+from sim.config import RunConfig
+
+
+class PickSource(ChoiceSource):
+    """Feeds picks and coins; latencies are the channel means. Records what was used."""
+
+    def __init__(self, picks: list[int], coins: list[int], means: dict[str, float], seed: int = 0) -> None:
+        super().__init__(seed, lambda rng: {}, means, timed=False, record=True)
+        self.picks = picks
+        self.coins = coins
+        self._p = 0
+        self._c = 0
+
+    def chance(self, probability: float) -> bool:
+        i = self._c
+        self._c = i + 1
+        hit = bool(self.coins[i]) if i < len(self.coins) else False
+        self.log.append(["c", int(hit)])
+        return hit
+
+    def pick(self, n: int) -> int:
+        i = self._p
+        self._p = i + 1
+        index = min(self.picks[i], n - 1) if i < len(self.picks) else 0
+        self.log.append(["p", index, n])
+        return index
+
+
+def split(choices: list[list]) -> tuple[list[int], list[int]]:
+    """(pick indexes, coin flips) of a recorded choice sequence."""
+    return [int(c[1]) for c in choices if c[0] == "p"], [int(c[1]) for c in choices if c[0] == "c"]
+
+
+def finding_of(verdict: Verdict) -> dict:
+    return {
+        "duplicates": verdict.duplicate_dispatches,
+        "by_task": {t: s.duplicate_dispatches for t, s in verdict.by_task.items() if s.duplicate_dispatches},
+        "missed": verdict.missed_dispatches,
+        "stuck": verdict.stuck_workflows,
+    }
+
+
+def same_finding(finding: dict, verdict: Verdict) -> bool:
+    """Every task duplicated in ``finding`` is duplicated again (any count >= 1)."""
+    tasks = finding.get("by_task") or {}
+    if not tasks:
+        return verdict.duplicate_dispatches > 0
+    return all(verdict.by_task.get(t) is not None and verdict.by_task[t].duplicate_dispatches > 0 for t in tasks)
+
+
+@dataclass(slots=True)
+class Candidate:
+    config: RunConfig
+    picks: list[int]  # as actually used by the run (trimmed of trailing zeros)
+    result: object  # RunResult
+
+    @property
+    def choices(self) -> list[list]:
+        return self.result.output.choices
+
+    def key(self) -> tuple:
+        records = self.result.output.records
+        return (
+            sum(1 for p in self.picks if p),
+            len({r[1] for r in records}),
+            len(self.choices),
+            sum(self.picks),
+        )
+
+
+def deviations(choices: list[list]) -> int:
+    return sum(1 for c in choices if c[0] == "p" and c[1])
+
+
+def actors_involved(records: list) -> int:
+    return len({r[1] for r in records})
+
+
+@dataclass(slots=True)
+class ShrinkResult:
+    original: Candidate
+    shrunk: Candidate
+    runs: int
+
+
+def shrink(
+    config: RunConfig,
+    choices: list[list],
+    finding: dict,
+    run: Callable[[RunConfig, PickSource], object],
+    max_runs: int = 5000,
+    allow_deployment: bool = True,
+) -> ShrinkResult:
+    """``run(config, source)`` executes one run with a replay scheduler and returns a RunResult."""
+    picks, coins = split(choices)
+    budget = [max_runs]
+
+    def attempt(cfg: RunConfig, ps: list[int]) -> Candidate | None:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        source = PickSource(ps, coins, cfg.timing.means())
+        result = run(cfg, source)
+        if not same_finding(finding, result.verdict) or result.output.livelock:
+            return None
+        used, _ = split(result.output.choices)
+        while used and used[-1] == 0:
+            used.pop()
+        return Candidate(cfg, used, result)
+
+    start = attempt(config, picks)
+    if start is None:
+        raise ValueError("the schedule does not reproduce its finding under replay; nothing to shrink")
+    original = start
+    best = start
+    limit = len(choices)  # the shrunk schedule must be no longer than the original
+
+    def better(c: Candidate | None) -> bool:
+        nonlocal best
+        if c is not None and len(c.choices) <= limit and c.key() < best.key():
+            best = c
+            return True
+        return False
+
+    changed = True
+    while changed and budget[0] > 0:
+        changed = False
+        # 1. cut short: shortest prefix that still fails (try halves first, then single steps back)
+        n = len(best.picks)
+        cut = n // 2
+        while cut >= 1:
+            if better(attempt(best.config, best.picks[: len(best.picks) - cut])):
+                changed = True
+            else:
+                cut //= 2
+        # 2. zero chunks of deviations, halving the chunk size
+        size = max(1, deviations_count(best.picks) // 2)
+        while size >= 1 and budget[0] > 0:
+            nonzero = [i for i, p in enumerate(best.picks) if p]
+            progressed = False
+            for lo in range(0, len(nonzero), size):
+                chunk = set(nonzero[lo : lo + size])
+                ps = [0 if i in chunk else p for i, p in enumerate(best.picks)]
+                if better(attempt(best.config, ps)):
+                    changed = progressed = True
+                    break
+            if not progressed:
+                size //= 2
+        # 3. lower each remaining deviation (zero was tried above)
+        for i in [i for i, p in enumerate(best.picks) if p > 1]:
+            if i < len(best.picks) and best.picks[i] > 1:
+                ps = list(best.picks)
+                ps[i] = 1
+                if better(attempt(best.config, ps)):
+                    changed = True
+        # 4. fewer actors: shrink the deployment, keeping the picks (clipped where needed)
+        if allow_deployment:
+            dep = best.config.deployment
+            for field_name in ("workers", "worker_slots", "listeners", "replicas"):
+                value = getattr(dep, field_name)
+                if value > 1:
+                    cfg = replace(best.config, deployment=replace(dep, **{field_name: value - 1}))
+                    if better(attempt(cfg, best.picks)):
+                        changed = True
+                        break
+    return ShrinkResult(original, best, max_runs - budget[0])
+
+
+def deviations_count(picks: list[int]) -> int:
+    return sum(1 for p in picks if p)
