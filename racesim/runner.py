@@ -83,6 +83,7 @@ def verdict_of(output: RunOutput) -> Verdict:
         output.dispatched,
         output.completions_published,
         output.livelock,
+        output.faults_fired,
     )
 
 

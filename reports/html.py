@@ -25,6 +25,7 @@ from sim.stats import wilson_interval
 from sim.trace import Event, events
 
 MAX_EVENTS = 1500  # events drawn per run; the rest are summarised on the page
+MAX_WINDOWS = 4  # race windows explained in full; the others are listed in one line each
 LANE_H = 22
 LABEL_W = 190
 GAP = 0.05  # idle stretches longer than this (s) are drawn compressed, with a break mark
@@ -125,6 +126,7 @@ class RunView:
     actors: int
     duplicates: list[str]
     windows: list[dict] = field(default_factory=list)
+    more_windows: list[str] = field(default_factory=list)
     advances: list[dict] = field(default_factory=list)
     dispatch_counts: list[tuple[str, int]] = field(default_factory=list)
 
@@ -298,7 +300,11 @@ def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
         advances=[_advance_row(a, evs) for a in hb.advances(result)],
         dispatch_counts=[(hb.task_label(k), len(v)) for k, v in counts.items()],
     )
-    view.windows = [_window_view(g, w, evs) for w in windows]
+    hbg = hb.hb_graph(g)
+    view.windows = [_window_view(g, w, evs, hbg) for w in windows[:MAX_WINDOWS]]
+    view.more_windows = [
+        f"{w.label} ({len(w.dispatches)} hand-overs, t={w.start:.6f} to {w.end:.6f})" for w in windows[MAX_WINDOWS:]
+    ]
     return view
 
 
@@ -318,9 +324,9 @@ def _result_text(ev: Event) -> str:
     return "" if ev.result is None else str(ev.result)
 
 
-def _window_view(g, w: hb.RaceWindow, evs: list[Event]) -> dict:
+def _window_view(g, w: hb.RaceWindow, evs: list[Event], hbg) -> dict:
     """The race window's happens-before subgraph as an SVG-ready layout."""
-    sub = hb.window_graph(g, w)
+    sub = hb.window_graph(g, w, hbg)
     nodes = sorted(sub.nodes)
     actors = actor_order([evs[n].actor for n in nodes])
     col_w, row_h, left = 130, 52, 170
@@ -517,6 +523,7 @@ def context(*, title: str, command: str, summaries: list[Summary], failing: RunR
         "failing": runs[0] if failing is not None else None,
         "contrast": runs[1] if contrast is not None and failing is not None else None,
         "max_events": MAX_EVENTS,
+        "max_windows": MAX_WINDOWS,
         "label_w": LABEL_W,
     }
 

@@ -62,6 +62,7 @@ def check(
     dispatched: list[int],
     completions_published: list[int],
     livelock: bool = False,
+    faults_fired: list[tuple[str, str]] | None = None,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over."""
@@ -160,6 +161,9 @@ def check(
         for name, node in graph.nodes.items():
             if node.with_items == 0 and name in expected:
                 reasons.append(f"empty with_items: {name} has no item to finish it")
+        fired = sorted({name for name, _ in faults_fired or ()})
+        if fired and not reasons:
+            reasons.append(f"fault: {', '.join(fired)} aborted the work that would have completed the workflow")
         if not reasons:
             reasons.append("no advance completed the workflow (a completion was processed without effect)")
 
@@ -178,6 +182,14 @@ def check(
             v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
         for name in _starved_joins(graph, expected, rows_of):
             v.wrong_reasons.append(f"completed although join {name} never ran")
+    if workflow.status == "failed":
+        # A name in failed_tasks whose rows all completed: e.g. the PRE/FIX scheduler's
+        # unconditional write-back moved a finished row back to scheduled before its advance.
+        wrongly_failed = [
+            name for name in workflow.failed_tasks if rows_of.get(name) and all(r.status == COMPLETED for r in rows_of[name])
+        ]
+        if wrongly_failed:
+            v.wrong_reasons.append(f"failed although {', '.join(wrongly_failed)} completed")
     v.wrong_outcomes = 1 if v.wrong_reasons else 0
     return v
 

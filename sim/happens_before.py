@@ -514,20 +514,39 @@ def explain(window: RaceWindow, evs: list[Event], db) -> list[str]:
     return out
 
 
-def window_graph(g: nx.DiGraph, window: RaceWindow) -> nx.DiGraph:
+def hb_graph(g: nx.DiGraph) -> nx.DiGraph:
+    """A plain copy holding only the happens-before edges (fast to traverse repeatedly)."""
+    out = nx.DiGraph()
+    out.add_nodes_from(g.nodes)
+    out.add_edges_from((u, v) for u, v, k in g.edges(data="kind") if k in HB_KINDS)
+    return out
+
+
+def window_graph(g: nx.DiGraph, window: RaceWindow, hb: nx.DiGraph | None = None) -> nx.DiGraph:
     """The race window's events with the happens-before order among them (transitive
     reduction of reachability in the full graph), plus each missed write as a ``rw`` edge.
     Events with no path between them in either direction were concurrent."""
     nodes = sorted(
         {*window.reads, *window.missed_writes, *window.observed_writes, *window.dispatches} | {d.act for d in window.decisions}
     )
-    hb = hb_view(g)
+    hb = hb if hb is not None else hb_graph(g)
+    members = set(nodes)
+    last = nodes[-1] if nodes else -1
     order = nx.DiGraph()
     order.add_nodes_from(nodes)
-    members = set(nodes)
     for u in nodes:
-        for v in sorted(nx.descendants(hb, u) & members):
-            order.add_edge(u, v)
+        # Every edge goes from a lower record index to a higher one, so the search can stop
+        # at the window's last event.
+        seen = {u}
+        stack = [u]
+        while stack:
+            x = stack.pop()
+            for y in hb.successors(x):
+                if y <= last and y not in seen:
+                    seen.add(y)
+                    stack.append(y)
+                    if y in members:
+                        order.add_edge(u, y)
     out = nx.transitive_reduction(order)
     out.add_nodes_from((n, g.nodes[n]) for n in nodes)
     for u, v in out.edges:

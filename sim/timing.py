@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from math import log
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import log
 
 # Channels an op can travel on (``Op.channel``) and the scenario key that times each.
 CHANNEL_KEYS = {

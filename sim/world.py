@@ -369,7 +369,7 @@ class World:
     def _crash(self, actor: Actor, kind: object) -> None:
         now = self.env.now
         if kind is CRASH_WORKER:
-            self.records.append((now, actor.name, actor.op.step, "Crash", ("worker",), None))
+            self.records.append((now, actor.name, actor.op.step, "Crash", ("worker", *actor.op.args()), None))
             self._kill(actor)
             if actor.respawn is not None:
                 actor.respawn()  # the worker process comes back with an empty slot

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 import click
 
-from models.guards import MATRIX_SETS
+from models.guards import MATRIX_SETS, Guards
 from racesim.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.options import (
     FAULT_HELP,
@@ -25,7 +26,7 @@ from racesim.options import (
     with_options,
 )
 from racesim.parallel import run_sweeps
-from racesim.runner import config_for, run_one
+from racesim.runner import Summary, config_for, run_one
 from reports import terminal
 from scenarios import loader
 
@@ -52,15 +53,19 @@ def _report_outputs(html_path, trace_json, title, command, summaries, failing, c
 
 
 def first_failing_pair(summaries, configs, seed):
-    """The first failing run across the sweep, and the same seed under a set that prevents it."""
+    """The first failing run across the sweep, and the same seed under a guard set that
+    prevents it: a clean cell of the sweep with the same deployment, else ``serialized``."""
     for summary, config in zip(summaries, configs, strict=True):
         if summary.first_failing_seed is None:
             continue
-        failing = run_one(config, summary.first_failing_seed, record=True)
+        failing_seed = summary.first_failing_seed
+        failing = run_one(config, failing_seed, record=True)
         for other, other_config in zip(summaries, configs, strict=True):
-            if other.runs_with_duplicates == 0 and other_config.deployment == config.deployment:
-                return failing, run_one(other_config, summary.first_failing_seed, record=True)
-        return failing, None
+            same_place = other_config.deployment == config.deployment and other_config.faults == config.faults
+            if other.runs_with_duplicates == 0 and same_place:
+                return failing, run_one(other_config, failing_seed, record=True)
+        contrast = run_one(replace(config, guards=Guards.parse("serialized")), failing_seed, record=True)
+        return failing, (contrast if not contrast.verdict.duplicate_dispatches else None)
     return None, None
 
 
@@ -110,7 +115,9 @@ def run(
     if trace:
         result = run_one(config, seed, record=True)
         terminal.print_trace(out, result)
-        _report_outputs(html_path, trace_json, f"{sc.name} seed {seed}", command, [], result, None)
+        if html_path or trace_json:
+            _, contrast = first_failing_pair([_single(result, config)], [config], seed)
+            _report_outputs(html_path, trace_json, f"{sc.name} seed {seed}", command, [], result, contrast)
         if expect_zero and result.verdict.duplicate_dispatches:
             sys.exit(1)
         return
@@ -123,8 +130,8 @@ def run(
         out.print(terminal.by_task_table(summary))
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
-        failing, _ = first_failing_pair([summary], [config], seed)
-        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, None)
+        failing, contrast = first_failing_pair([summary], [config], seed)
+        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast)
     if expect_zero and summary.duplicate_dispatches:
         sys.exit(1)
 
@@ -210,6 +217,12 @@ def matrix(
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
         _report_outputs(html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
+
+
+def _single(result, config) -> Summary:
+    summary = Summary(config.scenario, config.guards.name, 1, result.seed, config.deployment, config.faults)
+    summary.add(result)
+    return summary
 
 
 def _check_jobs(jobs: int) -> None:

@@ -1,0 +1,131 @@
+"""The HTML report in a real browser: headless Debian chromium driven by Playwright.
+
+Install both with ``.ci/setup-browser.sh``. The tests skip (with the reason) only when no
+browser can be launched here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from test_html_report import HOSTILE_TASK, first_failing, hostile_scenario
+
+from models.guards import Guards
+from racesim.runner import config_for, run_one
+from reports import html
+from reports.terminal import duplicate_marks
+
+CHROMIUM = os.environ.get("RACESIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WARNING_FILL = "rgb(232, 89, 12)"  # --dup in the template
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (run .ci/setup-browser.sh)")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no chromium at {CHROMIUM} (run .ci/setup-browser.sh)")
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+    except Exception as exc:  # any launch failure means there is no usable browser here
+        pw.stop()
+        pytest.skip(f"chromium could not be launched: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    yield b
+    b.close()
+    pw.stop()
+
+
+def open_report(browser, path):
+    """Load a report from disk; collect console errors, page errors, dialogs and every
+    request other than the file itself."""
+    page = browser.new_page()
+    seen = {"errors": [], "requests": [], "dialogs": []}
+    url = path.as_uri()
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("request", lambda r: seen["requests"].append(r.url) if r.url != url else None)
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page.goto(url, wait_until="load")
+    return page, seen
+
+
+@pytest.fixture(scope="module")
+def fanin_report(fanin, tmp_path_factory):
+    failing = first_failing(config_for(fanin, Guards.parse("none")))
+    contrast = run_one(config_for(fanin, Guards.parse("serialized")), failing.seed, record=True)
+    path = tmp_path_factory.mktemp("browser") / "report.html"
+    html.write_report(
+        path,
+        title="fanin",
+        command="racesim run with-items-fanin --html r.html",
+        summaries=[],
+        failing=failing,
+        contrast=contrast,
+    )
+    return path, failing, contrast
+
+
+def test_report_loads_offline_with_lanes_and_duplicates(browser, fanin_report):
+    path, failing, contrast = fanin_report
+    page, seen = open_report(browser, path)
+    assert seen["errors"] == []
+    assert seen["requests"] == []
+    for role, result in (("failing", failing), ("contrast", contrast)):
+        actors = sorted({r[1] for r in result.output.records})
+        lanes = page.eval_on_selector_all(
+            f'svg.lanes[data-role="{role}"] g.lane[data-actor]', "els => els.map(e => e.getAttribute('data-actor'))"
+        )
+        assert sorted(lanes) == actors  # one lane per actor
+        stores = page.eval_on_selector_all(
+            f'svg.lanes[data-role="{role}"] g.lane[data-lane]', "els => els.map(e => e.dataset.lane)"
+        )
+        assert stores == ["DB", "broker"]
+    dups = page.locator('svg.lanes[data-role="failing"] circle.ev.dup')
+    assert dups.count() == len(duplicate_marks(failing)) > 0
+    assert dups.first.evaluate("e => getComputedStyle(e).fill") == WARNING_FILL
+    assert page.locator('svg.lanes[data-role="contrast"] circle.ev.dup').count() == 0
+    # Clicking a mark shows its full record.
+    dups.first.click()
+    detail = page.locator("#detail")
+    assert detail.is_visible()
+    assert "WorkerDispatch" in detail.inner_text()
+    page.close()
+
+
+def test_hostile_names_never_run(browser, tmp_path):
+    sc = hostile_scenario()
+    failing = first_failing(
+        config_for(sc, Guards.parse("none")), want=lambda r: any(HOSTILE_TASK in m for m in duplicate_marks(r).values())
+    )
+    path = tmp_path / "hostile.html"
+    html.write_report(path, title=sc.name, command="racesim run x", summaries=[], failing=failing, contrast=None)
+    page, seen = open_report(browser, path)
+    assert seen["dialogs"] == [] and seen["errors"] == [] and seen["requests"] == []
+    assert page.locator("script").count() == 2  # the JSON block and the page's own script
+    assert page.get_by_text(HOSTILE_TASK).count() > 0  # shown as text
+    page.close()
+
+
+def test_big_report_opens(browser, tmp_path):
+    big = run_one(config_for(hostile_scenario(items=200, concurrency=10), Guards.parse("none")), 1, record=True)
+    path = tmp_path / "big.html"
+    html.write_report(path, title="big", command="racesim run big", summaries=[], failing=big, contrast=None)
+    page, seen = open_report(browser, path)
+    assert seen["errors"] == [] and seen["requests"] == []
+    assert page.locator('svg.lanes[data-role="failing"] circle.ev').count() == html.MAX_EVENTS
+    assert page.get_by_text(f"cap {html.MAX_EVENTS}").count() > 0
+    page.close()

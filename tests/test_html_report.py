@@ -1,0 +1,213 @@
+"""HTML report, Perfetto export and happens-before analysis (issue 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+from models.graph import Graph, Node
+from models.guards import Guards
+from racesim.runner import RunResult, config_for, run_one, sweep
+from reports import html, perfetto
+from reports.terminal import duplicate_marks
+from scenarios.loader import Scenario, ScenarioError, from_dict
+from sim import happens_before as hb
+from sim.config import Deployment
+
+HOSTILE_TASK = "<script>alert(1)</script>"
+HOSTILE_ITEMS = "it\"em's & <b>items</b>"
+HOSTILE_TEXT = "<img src=x onerror=alert(2)> \"q\" 'a' & b"
+
+
+def _hostile_dict(items: int, concurrency: int, first: str, second: str) -> dict:
+    return {
+        "name": "hostile",
+        "description": HOSTILE_TEXT,
+        "workflow": {
+            "ref": HOSTILE_TEXT,
+            "tasks": [
+                {
+                    "name": first,
+                    "action": "demo.a&b<c>'\"",
+                    "with_items": items,
+                    "concurrency": concurrency,
+                    "next": [{"when": "{{ succeeded() }}", "do": [second]}],
+                },
+                {"name": second, "action": HOSTILE_TEXT},
+            ],
+        },
+        "timing": {"worker_duration": {"dist": "uniform", "low": 1.0, "high": 1.1}},
+    }
+
+
+def hostile_scenario(items: int = 5, concurrency: int = 3) -> Scenario:
+    """A scenario whose task names carry markup, quotes and ampersands. The loader's schema
+    may reject such names (letters, digits, _.- only); the report must not rely on that, so
+    the names then go into the graph directly, the rest still through ``from_dict``."""
+    try:
+        return from_dict(_hostile_dict(items, concurrency, HOSTILE_ITEMS, HOSTILE_TASK))
+    except ScenarioError:
+        sc = from_dict(_hostile_dict(items, concurrency, "items", "successor"))
+    rename = {"items": HOSTILE_ITEMS, "successor": HOSTILE_TASK}
+    nodes = [
+        Node(
+            rename[n.name],
+            n.action,
+            n.with_items,
+            n.concurrency,
+            n.join,
+            tuple(replace(t, do=tuple(rename[d] for d in t.do)) for t in n.transitions),
+        )
+        for n in sc.graph.nodes.values()
+    ]
+    return replace(sc, graph=Graph.build(nodes))
+
+
+def first_failing(config, want=lambda r: r.verdict.duplicate_dispatches > 0, seeds=range(1, 120)) -> RunResult:
+    for seed in seeds:
+        r = run_one(config, seed, record=True)
+        if want(r):
+            return r
+    pytest.fail("no failing seed found")
+
+
+@pytest.fixture(scope="module")
+def fanin_pair(fanin):
+    failing = first_failing(config_for(fanin, Guards.parse("none")))
+    contrast = run_one(config_for(fanin, Guards.parse("serialized")), failing.seed, record=True)
+    assert contrast.verdict.duplicate_dispatches == 0
+    return failing, contrast
+
+
+@pytest.fixture(scope="module")
+def hostile_pair():
+    sc = hostile_scenario()
+    failing = first_failing(
+        config_for(sc, Guards.parse("none")), want=lambda r: any(HOSTILE_TASK in m for m in duplicate_marks(r).values())
+    )
+    contrast = run_one(config_for(sc, Guards.parse("serialized")), failing.seed, record=True)
+    return failing, contrast
+
+
+def test_hostile_names_are_escaped_text(hostile_pair, tmp_path):
+    failing, contrast = hostile_pair
+    sc = hostile_scenario()
+    summary = sweep(config_for(sc, Guards.parse("none")), 1, 5)
+    out = tmp_path / "hostile.html"
+    html.write_report(
+        out, title=sc.name, command="racesim run 'x' --html y", summaries=[summary], failing=failing, contrast=contrast
+    )
+    page = out.read_text(encoding="utf-8")
+    assert HOSTILE_TASK not in page
+    assert "<b>items</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text (lanes, sentences, titles)
+    assert "it&#34;em&#39;s &amp; &lt;b&gt;items&lt;/b&gt;" in page
+    assert "<img" not in page
+    # The only scripts are ours: one JSON block per run and the page script.
+    assert len(re.findall(r"<script\b", page, re.I)) == 3
+    # Inside the JSON blocks '<' is \u003c, so no record can close the script element.
+    for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S):
+        assert "<" not in block
+        json.loads(block)
+
+
+def test_report_is_deterministic_and_atomic(fanin_pair, tmp_path):
+    failing, contrast = fanin_pair
+    a, b = tmp_path / "a.html", tmp_path / "b.html"
+    for path in (a, b):
+        html.write_report(
+            path, title="t", command="racesim run with-items-fanin", summaries=[], failing=failing, contrast=contrast
+        )
+    assert a.read_bytes() == b.read_bytes()
+    again = run_one(failing.output.config, failing.seed, record=True)
+    assert html.render(title="t", command="c", summaries=[], failing=again, contrast=None) == html.render(
+        title="t", command="c", summaries=[], failing=failing, contrast=None
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html"]  # no temp file left behind
+
+
+def test_report_content(fanin_pair, fanin, tmp_path):
+    failing, contrast = fanin_pair
+    summaries = [sweep(config_for(fanin, Guards.parse(g)), 1, 20) for g in ("none", "serialized")]
+    page = html.render(
+        title="fanin", command="racesim matrix with-items-fanin", summaries=summaries, failing=failing, contrast=contrast
+    )
+    for text in ("Guard matrix", "Dispatches per task", "Why the duplicate happened", "racesim version", failing.digest):
+        assert text in page
+    assert f"--seed {failing.seed} --runs 1 --trace" in page
+    actors = {r[1] for r in failing.output.records}
+    section = page.split('id="run-failing"')[1].split('id="run-contrast"')[0]
+    assert set(re.findall(r'data-actor="([^"]+)"', section)) == actors
+    assert section.count('class="ev k-pub dup') == len(duplicate_marks(failing))
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+
+
+def test_perfetto_trace(fanin_pair, tmp_path):
+    failing, _ = fanin_pair
+    out = tmp_path / "trace.json"
+    perfetto.write_trace(out, failing)
+    data = json.loads(out.read_text())
+    evs = data["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in evs if e["ph"] == "M" and e["name"] == "thread_name"}
+    actors = {r[1] for r in failing.output.records}
+    assert sorted(names.values()) == sorted(actors)  # one track per actor, no two actors share one
+    slices = [e for e in evs if e["ph"] == "X"]
+    assert len(slices) == len(failing.output.records)
+    assert [e["args"]["index"] for e in slices] == list(range(len(slices)))
+    for e, rec in zip(slices, failing.output.records, strict=True):
+        assert names[e["tid"]] == rec[1]
+        assert e["ts"] + e["dur"] == pytest.approx(rec[0] * 1e6, abs=0.01)
+    flows = [e for e in evs if e["ph"] in ("s", "f")]
+    assert flows and len(flows) % 2 == 0
+
+
+def test_size_limits(fanin_pair, tmp_path):
+    failing, contrast = fanin_pair
+    small = tmp_path / "small.html"
+    html.write_report(small, title="t", command="c", summaries=[], failing=failing, contrast=contrast)
+    assert small.stat().st_size < 1_000_000
+    big_sc = hostile_scenario(items=200, concurrency=10)
+    big = run_one(config_for(big_sc, Guards.parse("none")), 1, record=True)
+    assert len(big.output.records) > html.MAX_EVENTS
+    out = tmp_path / "big.html"
+    html.write_report(out, title="big", command="c", summaries=[], failing=big, contrast=None)
+    page = out.read_text()
+    assert out.stat().st_size < 3_000_000
+    assert f"cap {html.MAX_EVENTS}" in page and "Not drawn" in page
+    assert page.count('<circle class="ev ') == html.MAX_EVENTS
+
+
+def test_happens_before_graph(fanin_pair):
+    failing, _ = fanin_pair
+    g = hb.build_graph(failing)
+    evs = failing.output.records
+    assert all(u < v for u, v, k in g.edges(data="kind") if k in hb.HB_KINDS)  # a DAG in trace order
+    for u, v, k in g.edges(data="kind"):
+        if k == "po":
+            assert evs[u][1] == evs[v][1]
+        elif k == "msg":
+            assert evs[u][3] == "Publish" and evs[v][3] == "Consume"
+    consumes = [i for i, r in enumerate(evs) if r[3] == "Consume"]
+    linked = {v for u, v, k in g.edges(data="kind") if k == "msg"}
+    assert set(consumes) == linked  # every delivery traced back to its publish
+
+
+def test_race_window_names_the_missed_writes(fanin):
+    """FIX with two executors (spec 7b): the second advance's P2 read missed the first's P14
+    write, and its F2 count missed the first's D5 insert."""
+    config = config_for(fanin, Guards.parse("both"), Deployment(replicas=2))
+    r = first_failing(config, want=lambda r: any(w.kind == "rows" for w in hb.race_windows(r)), seeds=range(1, 200))
+    [w] = [w for w in hb.race_windows(r) if w.kind == "rows"]
+    assert len(w.executions) >= 2 and len(w.decisions) >= 2
+    evs = r.output.records
+    second = w.decisions[1]
+    missed_steps = {evs[m][2] for _, m in second.missed}
+    read_steps = {evs[i][2] for i in second.reads}
+    assert {"P2", "P6e", "F2"} <= read_steps
+    assert missed_steps & {"P14", "D5"}
+    assert any("before" in s and ("P14" in s or "D5" in s) for s in w.sentences)
+    graph = hb.window_graph(hb.build_graph(r), w)
+    assert any(k == "rw" for _, _, k in graph.edges(data="kind"))
