@@ -115,6 +115,7 @@ class Summary:
     wrong_outcomes: int = 0
     first_failing_seed: int | None = None
     first_seed: dict[str, int] = field(default_factory=dict)  # finding -> first seed showing it
+    failing_seeds: list[int] = field(default_factory=list)  # seeds with a duplicate, first 100
     stuck_reasons: dict[str, int] = field(default_factory=dict)
     by_task: dict[str, TaskSummary] = field(default_factory=dict)
     dispatch_histogram: dict[str, dict[int, int]] = field(default_factory=dict)
@@ -127,6 +128,8 @@ class Summary:
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
+            if len(self.failing_seeds) < 100:
+                self.failing_seeds.append(r.seed)
             if self.first_failing_seed is None:
                 self.first_failing_seed = r.seed
         self.duplicate_dispatches += v.duplicate_dispatches

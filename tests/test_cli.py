@@ -69,3 +69,14 @@ def test_bad_input_is_one_line_exit_2():
         assert r.returncode == 2, args
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_run_save_failing_then_replay_gives_the_same_digest(tmp_path):
+    r = racesim("run", "with-items-fanin", "--guards", "none", "--runs", "30", "--save-failing", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    files = sorted(tmp_path.glob("*.json"))
+    assert files
+    saved = json.loads(files[0].read_text())
+    replay = racesim("replay", str(files[0]))
+    assert replay.returncode == 0, replay.stderr
+    assert f"digest {saved['digest']}" in replay.stdout

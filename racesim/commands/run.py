@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -38,6 +39,9 @@ def list_cmd() -> None:
     for path in loader.catalog():
         sc = _scenario(str(path))
         out.print(f"{sc.name:<28} {sc.description}")
+
+
+SAVE_CAP = 20
 
 
 def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast) -> None:
@@ -81,6 +85,12 @@ def first_failing_pair(summaries, configs, seed):
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
+@click.option(
+    "--save-failing",
+    "save_dir",
+    default=None,
+    help=f"Save each failing run (up to {SAVE_CAP}) as a schedule file in this directory, for `racesim replay`.",
+)
 @with_options(deployment_options)
 def run(
     scenario,
@@ -94,6 +104,7 @@ def run(
     jobs,
     html_path,
     trace_json,
+    save_dir,
     replicas,
     listeners,
     prefetch,
@@ -132,6 +143,9 @@ def run(
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
         _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast)
+    if save_dir:
+        saved = save_failing(save_dir, scenario, sc, config, summary)
+        click.echo(f"saved {len(saved)} failing schedule(s) to {save_dir}", err=True)
     if expect_zero and summary.duplicate_dispatches:
         sys.exit(1)
 
@@ -217,6 +231,22 @@ def matrix(
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
         _report_outputs(html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
+
+
+def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
+    """Re-run each failing seed with recording on and save its schedule file."""
+    from racesim.commands.explore import _scenario_ref, schedule_of
+    from sim import schedule_file
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    for s in summary.failing_seeds[:SAVE_CAP]:
+        result = run_one(config, s, record=True)
+        path = out / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
+        schedule_file.save(path, schedule_of(_scenario_ref(name, sc), config, "random", {}, s, result))
+        saved.append(path)
+    return saved
 
 
 def _single(result, config) -> Summary:
