@@ -125,7 +125,9 @@ def main() -> None:
     scenario = load("with-items-fanin")
     simpy_eps = simpy_rate()
     print(f"simpy alone: {simpy_eps:,.0f} timeout events/s")
-    print(f"{'guards':<12} {'runs/s':>8} {'events/run':>10} {'events/s':>10} {'seq runs/s':>10} {'sim/seq':>8} {'events/s vs simpy':>18}")
+    header = ("guards", "runs/s", "events/run", "events/s", "seq runs/s", "sim/seq", "events/s vs simpy")
+    print(f"{header[0]:<12} {header[1]:>8} {header[2]:>10} {header[3]:>10} {header[4]:>10} {header[5]:>8} {header[6]:>18}")
+
     for name in ("none", "layer1", "layer2", "both", "serialized"):
         guards = Guards.parse(name)
         config = config_for(scenario, guards)

@@ -16,13 +16,15 @@ each finding either ``0`` (no run shows it) or ``some`` (at least one run shows 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from models.guards import Guards
 from racesim.parallel import run_sweeps
 from racesim.runner import Summary, config_for
-from scenarios.loader import Scenario
+from scenarios.loader import CATALOG, Scenario
 from sim.config import Faults
 
 METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
@@ -51,6 +53,9 @@ class ExpectResult:
     entry: dict
     summary: Summary
     failures: list[str] = field(default_factory=list)
+    failing_seed: int | None = None  # the first seed contradicting the first failed claim
+    scenario_ref: str = ""  # catalog name, or the file's path for scenarios outside it
+    base_deployment: object = None
 
     @property
     def ok(self) -> bool:
@@ -65,18 +70,16 @@ class ExpectResult:
     def replay_command(self) -> str:
         """The command that reproduces the first run contradicting the expectation."""
         d = self.summary.deployment
-        seed = self.first_seed()
+        base = self.base_deployment or d
+        extra = "".join(f" --{k} {getattr(d, k)}" for k in ("prefetch", "workers") if getattr(d, k) != getattr(base, k))
         return (
-            f"racesim run {self.summary.scenario} --guards {self.summary.guards} --replicas {d.replicas} "
-            f"--listeners {d.listeners} --faults {self.summary.faults.label()} --seed {seed} --runs 1 --trace"
+            f"racesim run {shlex.quote(self.scenario_ref or self.summary.scenario)} --guards {self.summary.guards} "
+            f"--replicas {d.replicas} --listeners {d.listeners}{extra} --faults {self.summary.faults.label()} "
+            f"--seed {self.first_seed()} --runs 1 --trace"
         )
 
     def first_seed(self) -> int:
-        for metric in METRICS:
-            key = "duplicates" if metric == "duplicates" else metric
-            if key in self.summary.first_seed:
-                return self.summary.first_seed[key]
-        return self.summary.seed
+        return self.failing_seed if self.failing_seed is not None else self.summary.seed
 
 
 def evaluate(
@@ -96,17 +99,34 @@ def evaluate(
         config = config_for(scenario, Guards.parse(str(entry["guards"])), deployment, faults)
         n = runs if runs is not None else int(entry.get("runs", scenario.runs))
         [summary] = run_sweeps([config], seed, n, jobs, progress, strategy)
-        result = ExpectResult(scenario.name, entry, summary)
+        result = ExpectResult(
+            scenario.name, entry, summary, scenario_ref=_reference(scenario), base_deployment=scenario.deployment
+        )
         for metric in METRICS:
             if metric in entry and not holds(entry[metric], observed(summary, metric)):
                 result.failures.append(_describe(metric, entry[metric], observed(summary, metric), summary))
+                result.failing_seed = _seed_of(result, summary.first_seed.get(metric))
         for task, expected in (entry.get("by_task") or {}).items():
             stats = summary.by_task.get(task)
             count = stats.runs_with_duplicates if stats else 0
             if not holds(expected, count):
                 result.failures.append(_describe(f"duplicates of {task}", expected, count, summary))
+                result.failing_seed = _seed_of(result, stats.first_failing_seed if stats else None)
         results.append(result)
     return results
+
+
+def _seed_of(result: ExpectResult, seed: int | None) -> int | None:
+    """Keep the seed of the first contradicted claim; an absent finding has no seed."""
+    return result.failing_seed if result.failing_seed is not None else seed
+
+
+def _reference(scenario: Scenario) -> str:
+    """The catalog name when the scenario is the catalog's own file, else its path."""
+    catalog_file = CATALOG / f"{scenario.name}.yaml"
+    if scenario.path and catalog_file.exists() and Path(scenario.path).resolve() == catalog_file.resolve():
+        return scenario.name
+    return scenario.path or scenario.name
 
 
 def _describe(what: str, expected: object, count: int, summary: Summary) -> str:

@@ -7,10 +7,8 @@ naming helpers here so both gates judge a scenario the same way.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import click
 
@@ -47,19 +45,7 @@ def case_name(result: ExpectResult) -> str:
 
 
 def replay_command(result: ExpectResult, scenario: Scenario) -> str:
-    """``ExpectResult.replay_command()``, made to work on files outside the catalog and
-    on entries that change prefetch or workers (it names neither)."""
-    cmd = result.replay_command()
-    if _catalog_path(scenario.name) != Path(scenario.path).resolve():
-        cmd = cmd.replace(f"racesim run {scenario.name} ", f"racesim run {shlex.quote(scenario.path)} ", 1)
-    dep, base = result.summary.deployment, scenario.deployment
-    extra = "".join(f" --{k} {getattr(dep, k)}" for k in ("prefetch", "workers") if getattr(dep, k) != getattr(base, k))
-    return cmd.replace(" --seed ", f"{extra} --seed ", 1) if extra else cmd
-
-
-def _catalog_path(name: str) -> Path | None:
-    path = loader.CATALOG / f"{name}.yaml"
-    return path.resolve() if path.exists() else None
+    return result.replay_command()
 
 
 def entry_runs(scenario: Scenario, entry: dict, runs: int | None) -> int:
