@@ -17,24 +17,7 @@ from dataclasses import replace
 from models.guards import Guards
 from racesim.commands.explore import estimate_length, explore_dfs, failing_check
 from racesim.runner import config_for, run_one
-from scenarios.loader import from_dict, load
-
-SMALL = {
-    "name": "fanin-2x2",
-    "workflow": {
-        "tasks": [
-            {
-                "name": "items",
-                "action": "a",
-                "with_items": 2,
-                "concurrency": 2,
-                "next": [{"when": "{{ succeeded() }}", "do": ["validate"]}],
-            },
-            {"name": "validate", "action": "b"},
-        ]
-    },
-    "deployment": {"workers": 1, "worker_slots": 2},
-}
+from scenarios.loader import load
 
 
 def runs_to_first(config, strategy: str, params: dict, campaign: int, cap: int, fails) -> int | None:
@@ -77,7 +60,7 @@ def main() -> None:
     print("\n### DFS, preemption bound 2, guards `serialized`\n")
     print("| scenario / deployment | POR | schedules | complete | sleep-skipped branches | abandoned runs | failing | seconds |")
     print("|---|---|---|---|---|---|---|---|")
-    small = from_dict(SMALL)
+    small = load("fanin-2x2")
     cases = [
         ("seed scenario, 3 workers x 10 slots, 1 replica", config_for(sc, Guards.parse("serialized"))),
         (

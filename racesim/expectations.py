@@ -34,13 +34,7 @@ ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *DEPLOYMENT_KEYS, *
 
 def observed(summary: Summary, metric: str) -> int:
     """How many runs (duplicates) or findings (the rest) a summary shows for ``metric``."""
-    return {
-        "duplicates": summary.runs_with_duplicates,
-        "missed": summary.missed_dispatches,
-        "stuck": summary.stuck_workflows,
-        "lost_updates": summary.lost_updates,
-        "wrong_outcomes": summary.wrong_outcomes,
-    }[metric]
+    return summary.finding_counts()[metric]
 
 
 def holds(expected: object, count: int) -> bool:

@@ -20,14 +20,7 @@ MINIMAL_SWITCHES = ("layer1", "layer2", "dedupe", "claim", "lock")
 
 
 def findings(s: Summary) -> list[str]:
-    counts = {
-        "duplicates": s.runs_with_duplicates,
-        "lost_updates": s.lost_updates,
-        "wrong_outcomes": s.wrong_outcomes,
-        "missed": s.missed_dispatches,
-        "stuck": s.stuck_workflows,
-    }
-    return [k for k, v in counts.items() if v]
+    return [k for k, v in s.finding_counts().items() if v]
 
 
 def cell_json(s: Summary) -> dict:

@@ -154,6 +154,20 @@ class Summary:
             hist = self.dispatch_histogram.setdefault(task, {})
             hist[stats.max_dispatches] = hist.get(stats.max_dispatches, 0) + 1
 
+    def finding_counts(self) -> dict[str, int]:
+        """Each checker's count, in a fixed order: runs with a duplicate, then findings."""
+        return {
+            "duplicates": self.runs_with_duplicates,
+            "missed": self.missed_dispatches,
+            "stuck": self.stuck_workflows,
+            "lost_updates": self.lost_updates,
+            "wrong_outcomes": self.wrong_outcomes,
+        }
+
+    def other_findings(self) -> list[tuple[str, int]]:
+        """The checkers other than duplicates that found something: (name, count)."""
+        return [(k, v) for k, v in self.finding_counts().items() if v and k != "duplicates"]
+
     @property
     def digest(self) -> str:
         return hashlib.sha256("".join(self.run_digests).encode()).hexdigest()

@@ -390,16 +390,7 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
                     continue
                 low, high = wilson_interval(s.runs_with_duplicates, s.runs)
                 p = s.runs_with_duplicates / s.runs if s.runs else 0.0
-                others = [
-                    f"{k} {n}"
-                    for k, n in (
-                        ("missed", s.missed_dispatches),
-                        ("stuck", s.stuck_workflows),
-                        ("lost upd", s.lost_updates),
-                        ("wrong", s.wrong_outcomes),
-                    )
-                    if n
-                ]
+                others = [f"{k} {n}" for k, n in s.other_findings()]
                 cells.append(
                     {
                         "dup": s.runs_with_duplicates,

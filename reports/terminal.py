@@ -70,16 +70,7 @@ def matrix_table(summaries: list[Summary], title: str) -> Table:
             low, high = wilson_interval(s.runs_with_duplicates, s.runs)
             style = "bold red" if s.runs_with_duplicates else "green"
             text = Text(f"dup {s.runs_with_duplicates}/{s.runs}  P in [{low:.3f}, {high:.3f}]", style=style)
-            others = [
-                f"{k} {v}"
-                for k, v in (
-                    ("missed", s.missed_dispatches),
-                    ("stuck", s.stuck_workflows),
-                    ("lost upd", s.lost_updates),
-                    ("wrong", s.wrong_outcomes),
-                )
-                if v
-            ]
+            others = [f"{k} {v}" for k, v in s.other_findings()]
             dup_tasks = [f"{name}:{t.duplicate_dispatches}" for name, t in s.by_task.items() if t.duplicate_dispatches]
             if dup_tasks:
                 text.append("\n" + " ".join(dup_tasks), style="red")

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install -e '.[live]')")
@@ -408,7 +408,7 @@ def test_a_mutated_predicate_is_caught(pg, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(SimDB, "count_remaining", wrong_remaining)
 
-    @settings(SETTINGS, max_examples=300)
+    @settings(SETTINGS, max_examples=300, phases=[Phase.generate])  # no shrinking: we only need it to fail
     @given(case=cases())
     def mutated(case: tuple[State, Params]) -> None:
         compare(pg, *case)

@@ -19,29 +19,13 @@ from racesim.commands.explore import (
     shrink_run,
 )
 from racesim.runner import config_for, run_one
-from scenarios.loader import from_dict
+from scenarios.loader import load
 from sim import schedule_file
 from sim.shrink import deviations, finding_of, same_finding
 
-# 2 items, both requested at once, one worker with 2 slots, one listener: small enough to reason
-# about by hand. Unguarded, the listener sees remaining = 0 once per completion processed after
+# scenarios/fanin-2x2.yaml: 2 items, both requested at once, one worker with 2 slots, one
+# listener: small enough to reason about by hand. Unguarded, the listener sees remaining = 0 once per completion processed after
 # both items finished, so validate runs once or twice, never more.
-SMALL = {
-    "name": "fanin-2x2",
-    "workflow": {
-        "tasks": [
-            {
-                "name": "items",
-                "action": "a",
-                "with_items": 2,
-                "concurrency": 2,
-                "next": [{"when": "{{ succeeded() }}", "do": ["validate"]}],
-            },
-            {"name": "validate", "action": "b"},
-        ]
-    },
-    "deployment": {"workers": 1, "worker_slots": 2},
-}
 VALIDATE = failing_check("validate")
 
 
@@ -51,7 +35,7 @@ def _validate_runs(result) -> int:
 
 @pytest.fixture(scope="module")
 def small():
-    return from_dict(SMALL)
+    return load("fanin-2x2")
 
 
 @pytest.fixture(scope="module")

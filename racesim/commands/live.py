@@ -2,4 +2,100 @@
 
 from __future__ import annotations
 
-commands: list = []
+import json
+import time
+from dataclasses import replace
+
+import click
+
+from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout
+from racesim.runner import config_for
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--guards", "-g", default="none", show_default=True, help=GUARD_HELP)
+@click.option("--replicas", type=int, default=None, help="Executor processes (threads here) competing for the queues.")
+@click.option("--runs", "-n", type=int, default=10, show_default=True, help="Live runs, one after another.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (worker durations and outcomes).")
+@click.option("--from-schedule", "schedule", default=None, help="Inject the delays a saved failing schedule implies.")
+@click.option("--time-scale", type=float, default=0.05, show_default=True, help="Wall seconds per simulated second of work.")
+@click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
+def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
+    """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
+    (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
+    try:
+        from live.driver import LiveSettings, replay_schedule, run_live
+    except ImportError as exc:
+        raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
+    _check_runs(runs)
+    if not 0 < time_scale <= 10:
+        raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
+    g = _guards(guards)
+    sc = _scenario(scenario)
+    gates = None
+    sim_line = ""
+    if schedule:
+        try:
+            replayed = replay_schedule(schedule)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--from-schedule: {exc}") from None
+        if replayed.config.scenario != sc.name:
+            raise InputError(f"--from-schedule: the schedule is for {replayed.config.scenario!r}, not {sc.name!r}")
+        config = replace(replayed.config, guards=g)
+        gates = replayed.gates
+        sim_line = f"simulated replay: {replayed.verdict.duplicate_dispatches} duplicate(s); {len(gates.waits)} gated item(s)"
+    else:
+        config = config_for(sc, g)
+    if replicas is not None:
+        config = replace(config, deployment=_deployment(config.deployment, replicas=replicas))
+    settings = LiveSettings(time_scale=time_scale)
+    totals = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
+              "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
+              "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
+    started = time.monotonic()
+    for i in range(runs):
+        try:
+            result = run_live(config, seed + i, gates, settings)
+        except Exception as exc:  # services down or a failed run: one line, exit 2
+            raise InputError(f"live run {i + 1}: {type(exc).__name__}: {exc}") from None
+        v = result.verdict
+        totals["runs"] += 1
+        totals["duplicate_dispatches"] += v.duplicate_dispatches
+        totals["missed_dispatches"] += v.missed_dispatches
+        totals["stuck_workflows"] += v.stuck_workflows
+        totals["lost_updates"] += v.lost_updates
+        totals["wrong_outcomes"] += v.wrong_outcomes
+        totals["gate_timeouts"] += result.gate_timeouts
+        totals["max_dispatches_per_task"] = max(
+            totals["max_dispatches_per_task"], max((t.max_dispatches for t in v.by_task.values()), default=0)
+        )
+        if v.duplicate_dispatches:
+            totals["runs_with_duplicates"] += 1
+            if totals["first_failing_run"] is None:
+                totals["first_failing_run"] = i + 1
+            if stop_at_first:
+                break
+    seconds = time.monotonic() - started
+    data = {"scenario": sc.name, "guards": g.name, "replicas": config.deployment.replicas, "from_schedule": schedule,
+            **totals, "seconds": round(seconds, 3), "runs_per_second": round(totals["runs"] / seconds, 3)}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        out = _stdout()
+        if sim_line:
+            out.print(sim_line)
+        out.print(
+            f"{sc.name} live \\[{g.name}] replicas={config.deployment.replicas}: {totals['runs_with_duplicates']}/{totals['runs']} "
+            f"runs with a duplicate, {totals['duplicate_dispatches']} duplicate dispatch(es), max {totals['max_dispatches_per_task']} "
+            f"per task, missed {totals['missed_dispatches']}, stuck {totals['stuck_workflows']}, "
+            f"{data['runs_per_second']} runs/s"
+            + (f", {totals['gate_timeouts']} gate timeout(s)" if totals["gate_timeouts"] else "")
+        )
+    if expect_zero and totals["duplicate_dispatches"]:
+        raise SystemExit(1)
+
+
+commands = [live]
