@@ -108,7 +108,10 @@ def graph_from(data: dict | None) -> Graph | None:
                 n["with_items"],
                 n["concurrency"],
                 n["join"],
-                tuple(Transition(t["kind"], tuple(t["do"]), tuple(tuple(p) for p in t["publish"]), t["when"]) for t in n["transitions"]),
+                tuple(
+                    Transition(t["kind"], tuple(t["do"]), tuple(tuple(p) for p in t["publish"]), t["when"])
+                    for t in n["transitions"]
+                ),
             )
             for n in data["nodes"]
         ]
@@ -124,9 +127,7 @@ def workflow_row(r: tuple, graphs: dict[str, Graph | None] | None = None) -> Wor
         if key not in graphs:
             graphs[key] = graph_from(graph_data)
         graph = graphs[key]
-    return WorkflowRow(
-        r[0], r[1], r[2], tuple(r[3]), tuple(r[4]), tuple(r[5]), tuple((r[6] or {}).items()), r[7], graph
-    )
+    return WorkflowRow(r[0], r[1], r[2], tuple(r[3]), tuple(r[4]), tuple(r[5]), tuple((r[6] or {}).items()), r[7], graph)
 
 
 def _column_value(column: str, value: object) -> object:
@@ -360,7 +361,8 @@ def read_workflow(conn: psycopg.Connection, w: int) -> tuple[WorkflowRow, list[E
         raise StoreError(f"workflow_execution {w} not found")
     we = workflow_row(r)
     rows = conn.execute(
-        f"SELECT {_EXEC_COLUMNS} FROM execution WHERE parent = %s AND workflow_task->>'workflow_execution' = %s::text ORDER BY id",
+        f"SELECT {_EXEC_COLUMNS} FROM execution "
+        "WHERE parent = %s AND workflow_task->>'workflow_execution' = %s::text ORDER BY id",
         (we.execution, str(w)),
     ).fetchall()
     return we, [exec_row(x) for x in rows]

@@ -24,8 +24,18 @@ from live import pg_store  # noqa: E402
 from live.pg_store import PgStore, exec_row, task_json, workflow_row  # noqa: E402
 from models import ops  # noqa: E402
 from models.rows import ExecRow, WorkflowRow, WorkflowTask  # noqa: E402
-from models.statuses import ABANDONED, CANCELING, CANCELLED, COMPLETED, FAILED, REQUESTED, RUNNING, SCHEDULED  # noqa: E402
-from models.statuses import SCHEDULING, TIMEOUT  # noqa: E402
+from models.statuses import (  # noqa: E402
+    ABANDONED,
+    CANCELING,
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    REQUESTED,
+    RUNNING,
+    SCHEDULED,
+    SCHEDULING,
+    TIMEOUT,
+)
 from sim.db import SimDB  # noqa: E402
 
 STATUSES = [REQUESTED, SCHEDULING, SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELLED, TIMEOUT, ABANDONED]
@@ -94,7 +104,9 @@ def states(draw: st.DrawFn) -> State:
             name = draw(st.sampled_from(TASKS))
             mixed = not REALISTIC_INDEXES and draw(st.booleans())
             index = draw(st.none() | st.integers(0, 4)) if mixed else (None if name in plain else draw(st.integers(0, 4)))
-            task = WorkflowTask(draw(st.integers(1, k + 1)), name, index, draw(st.none() | st.sampled_from(TASKS)))  # k + 1: no such W
+            task = WorkflowTask(
+                draw(st.integers(1, k + 1)), name, index, draw(st.none() | st.sampled_from(TASKS))
+            )  # k + 1: no such W
         rows.append(
             ExecRow(
                 eid,
@@ -194,7 +206,9 @@ def pg_workflow(conn, w: int) -> WorkflowRow:
 
 
 def pg_keys(conn) -> dict[tuple[int, str, int], int | None]:
-    rows = conn.execute("SELECT workflow_execution, task_name, COALESCE(task_index, -1), execution_id FROM workflow_task_dispatch")
+    rows = conn.execute(
+        "SELECT workflow_execution, task_name, COALESCE(task_index, -1), execution_id FROM workflow_task_dispatch"
+    )
     return {(r[0], r[1], r[2]): r[3] for r in rows.fetchall()}
 
 
@@ -241,7 +255,11 @@ def cases(draw: st.DrawFn) -> tuple[State, Params]:
     rows = {r.id: r for r in state.executions}
     p: Params = {"now": float(draw(st.integers(100, 200))), "groups": {}, "lists": {}}
     for w, t in _groups(state):
-        ids = [i for i, r in rows.items() if r.workflow_task and (r.workflow_task.workflow_execution, r.workflow_task.task_name) == (w, t)]
+        ids = [
+            i
+            for i, r in rows.items()
+            if r.workflow_task and (r.workflow_task.workflow_execution, r.workflow_task.task_name) == (w, t)
+        ]
         p["groups"][(w, t)] = (draw(st.sampled_from([*ids, 0])), draw(st.integers(0, 4)))
     names = st.lists(st.sampled_from(TASKS), max_size=2, unique=True).map(tuple)
     for we in state.workflows:
@@ -404,7 +422,9 @@ def test_a_mutated_predicate_is_caught(pg, monkeypatch: pytest.MonkeyPatch) -> N
 
     def wrong_remaining(self: SimDB, session: int, op: ops.CountRemaining) -> int:
         finished = (*FINISHED, ABANDONED)
-        return sum(1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in finished and r.id != op.exclude_id)
+        return sum(
+            1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in finished and r.id != op.exclude_id
+        )
 
     monkeypatch.setattr(SimDB, "count_remaining", wrong_remaining)
 

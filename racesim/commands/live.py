@@ -87,12 +87,13 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         out = _stdout()
         if sim_line:
             out.print(sim_line)
+        t = totals
         out.print(
-            f"{sc.name} live \\[{g.name}] replicas={config.deployment.replicas}: {totals['runs_with_duplicates']}/{totals['runs']} "
-            f"runs with a duplicate, {totals['duplicate_dispatches']} duplicate dispatch(es), max {totals['max_dispatches_per_task']} "
-            f"per task, missed {totals['missed_dispatches']}, stuck {totals['stuck_workflows']}, "
-            f"{data['runs_per_second']} runs/s"
-            + (f", {totals['gate_timeouts']} gate timeout(s)" if totals["gate_timeouts"] else "")
+            f"{sc.name} live \\[{g.name}] replicas={config.deployment.replicas}: "
+            f"{t['runs_with_duplicates']}/{t['runs']} runs with a duplicate, {t['duplicate_dispatches']} duplicate "
+            f"dispatch(es), max {t['max_dispatches_per_task']} per task, missed {t['missed_dispatches']}, "
+            f"stuck {t['stuck_workflows']}, {data['runs_per_second']} runs/s"
+            + (f", {t['gate_timeouts']} gate timeout(s)" if t["gate_timeouts"] else "")
         )
     if expect_zero and totals["duplicate_dispatches"]:
         raise SystemExit(1)
