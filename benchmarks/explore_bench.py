@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 
 from models.guards import Guards
-from racesim.commands.explore import estimate_length, explore_dfs, failing_check
+from racesim.exploration import estimate_length, explore_dfs, failing_check
 from racesim.runner import config_for, run_one
 from scenarios.loader import load
 

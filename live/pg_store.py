@@ -148,35 +148,9 @@ class PgStore:
         self.workers = workers
         self.clock = clock
         self._graphs: dict[str, Graph | None] = {}
-        self.handlers: dict[type, Callable[[ops.Op], object]] = {
-            ops.ReadExecution: self.read_execution,
-            ops.InsertExecution: self.insert_execution,
-            ops.SetExecutionStatus: self.set_execution_status,
-            ops.WriteExecutionRow: self.write_execution_row,
-            ops.CasExecutionStatus: self.cas_execution_status,
-            ops.CountInFlight: self.count_in_flight,
-            ops.SelectPending: self.select_pending,
-            ops.CountRemaining: self.count_remaining,
-            ops.AnyItemFailed: self.any_item_failed,
-            ops.CountTaskRows: self.count_task_rows,
-            ops.CountRunning: self.count_running,
-            ops.ReadChildren: self.read_children,
-            ops.ReadItemRows: self.read_item_rows,
-            ops.ReadAction: self.round_trip,
-            ops.ReadDefinition: self.round_trip,
-            ops.ReadWorkers: self.read_workers,
-            ops.InsertWorkflowExecution: self.insert_workflow_execution,
-            ops.ReadWorkflowExecution: self.read_workflow_execution,
-            ops.UpdateWorkflowExecution: self.update_workflow_execution,
-            ops.InsertDispatchKey: self.insert_dispatch_key,
-            ops.ReadDispatchKey: self.read_dispatch_key,
-            ops.SetDispatchKeyExecution: self.set_dispatch_key_execution,
-            ops.Begin: self.raw,
-            ops.Commit: self.raw,
-            ops.Rollback: self.raw,
-            ops.AdvisoryLock: self.advisory_lock,
-            ops.AdvisoryUnlock: self.advisory_unlock,
-        }
+        self.handlers: dict[type, Callable[[ops.Op], object]] = {cls: getattr(self, name) for cls, name in ops.DB_OPS.items()}
+        self.handlers[ops.AdvisoryLock] = self.advisory_lock
+        self.handlers[ops.AdvisoryUnlock] = self.advisory_unlock
 
     def execute(self, op: ops.Op) -> object:
         """Run one op; database errors surface as ``StoreError`` (not transport errors)."""
@@ -284,6 +258,8 @@ class PgStore:
         self.conn.execute("SELECT 1")
         return None
 
+    read_action = read_definition = round_trip
+
     def read_workers(self, op: ops.ReadWorkers) -> tuple[int, ...]:
         self.conn.execute("SELECT 1")
         return self.workers
@@ -344,6 +320,8 @@ class PgStore:
     def raw(self, op: ops.Op) -> None:
         # attune issues raw BEGIN/COMMIT/ROLLBACK on an autocommit connection; so do we.
         self.conn.execute({ops.Begin: "BEGIN", ops.Commit: "COMMIT", ops.Rollback: "ROLLBACK"}[type(op)])
+
+    begin = commit = rollback = raw
 
     def advisory_lock(self, op: ops.AdvisoryLock) -> None:
         self.conn.execute("SELECT pg_advisory_lock(%s)", (op.key,))

@@ -367,6 +367,37 @@ class Sleep(Op):
         return (self.seconds,)
 
 
+# The database contract: every op a database store executes, and the name of the store
+# method that executes it. sim.db.SimDB and live.pg_store.PgStore both dispatch from it.
+DB_OPS: dict[type[Op], str] = {
+    ReadExecution: "read_execution",
+    InsertExecution: "insert_execution",
+    SetExecutionStatus: "set_execution_status",
+    WriteExecutionRow: "write_execution_row",
+    CasExecutionStatus: "cas_execution_status",
+    CountInFlight: "count_in_flight",
+    SelectPending: "select_pending",
+    CountRemaining: "count_remaining",
+    AnyItemFailed: "any_item_failed",
+    CountTaskRows: "count_task_rows",
+    CountRunning: "count_running",
+    ReadChildren: "read_children",
+    ReadItemRows: "read_item_rows",
+    ReadAction: "read_action",
+    ReadDefinition: "read_definition",
+    ReadWorkers: "read_workers",
+    InsertWorkflowExecution: "insert_workflow_execution",
+    ReadWorkflowExecution: "read_workflow_execution",
+    UpdateWorkflowExecution: "update_workflow_execution",
+    InsertDispatchKey: "insert_dispatch_key",
+    ReadDispatchKey: "read_dispatch_key",
+    SetDispatchKeyExecution: "set_dispatch_key_execution",
+    Begin: "begin",
+    Commit: "commit",
+    Rollback: "rollback",
+}
+
+
 class StoreError(Exception):
     """A failed round trip (database error, publish failure). ``transport`` marks errors the
     SERIALIZED listener treats as retriable (spec 3.2)."""

@@ -68,7 +68,13 @@ def run_one(
     else:
         scheduler = make_scheduler(strategy, params)
         source = ChoiceSource(seed, config.timing.samplers, means, timed=scheduler.timed, record=record)
-        scheduler.seed(seed) if hasattr(scheduler, "seed") else None
+        if hasattr(scheduler, "seed"):
+            scheduler.seed(seed)
+    return run_with(config, seed, scheduler, source)
+
+
+def run_with(config: RunConfig, seed: int, scheduler, source: ChoiceSource) -> RunResult:
+    """One run under a ready-made scheduler and choice source."""
     output = World(config, scheduler, source).run()
     return RunResult(seed, output, verdict_of(output), digest(output.records))
 

@@ -10,14 +10,8 @@ from dataclasses import replace
 import pytest
 
 from models.guards import Guards
-from racesim.commands.explore import (
-    estimate_length,
-    explore_dfs,
-    failing_check,
-    replay_file,
-    schedule_of,
-    shrink_run,
-)
+from racesim.commands.explore import replay_file
+from racesim.exploration import estimate_length, explore_dfs, failing_check, schedule_of, shrink_run
 from racesim.runner import config_for, run_one
 from scenarios.loader import load
 from sim import schedule_file

@@ -9,6 +9,14 @@ from pathlib import Path
 import click
 
 from models.guards import Guards
+from racesim.exploration import (
+    estimate_length,
+    explore_dfs,
+    failing_check,
+    scenario_ref,
+    schedule_of,
+    shrink_run,
+)
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
@@ -21,83 +29,16 @@ from racesim.options import (
     _stdout,
     progress_bar,
 )
-from racesim.runner import RunResult, Summary, config_for, run_one, verdict_of
+from racesim.runner import RunResult, Summary, config_for, run_one
 from reports import terminal
 from scenarios.loader import Scenario
 from sim import schedule_file
-from sim.choices import ChoiceSource, ReplayMismatch
+from sim.choices import ReplayMismatch
 from sim.config import Faults, RunConfig
-from sim.schedulers.dfs import DFS, SearchResult, search
-from sim.schedulers.replay import Replay
-from sim.shrink import ShrinkResult, deviations, finding_of, shrink
-from sim.trace import digest
-from sim.world import World
+from sim.schedulers.dfs import SearchResult
+from sim.shrink import ShrinkResult, deviations, finding_of
 
 MAX_SCHEDULES = 10_000_000
-
-
-# ---- library: used by the commands, the tests and benchmarks/explore_bench.py -------------------
-def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
-    """One run with a given scheduler object (run_one builds its own from a name)."""
-    if source is None:
-        means = config.timing.means()
-        source = ChoiceSource(seed, config.timing.samplers, means, timed=scheduler.timed, record=True)
-    output = World(config, scheduler, source).run()
-    return RunResult(seed, output, verdict_of(output), digest(output.records))
-
-
-def estimate_length(config: RunConfig) -> int:
-    """PCT's k: the step count of the default schedule (no preemption)."""
-    return run_scheduled(config, 0, DFS(preemption_bound=0)).output.steps
-
-
-def explore_dfs(
-    config: RunConfig,
-    seed: int,
-    preemption_bound: int | None,
-    max_schedules: int,
-    por: bool = True,
-    on_schedule=None,
-    is_failing=None,
-    stop_at_first: bool = True,
-) -> SearchResult:
-    return search(
-        lambda sched: run_scheduled(config, seed, sched),
-        preemption_bound,
-        max_schedules,
-        por=por,
-        is_failing=is_failing or failing_check(None),
-        on_schedule=on_schedule,
-        stop_at_first=stop_at_first,
-    )
-
-
-def failing_check(task: str | None):
-    """What counts as failing: any duplicate dispatch, or one of ``task``."""
-    if task is None:
-        return lambda r: r.verdict.duplicate_dispatches > 0
-    return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
-
-
-def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: int = 5000) -> ShrinkResult:
-    return shrink(config, choices, finding, lambda cfg, src: run_scheduled(cfg, 0, Replay(), src), max_runs)
-
-
-def schedule_of(
-    scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
-) -> schedule_file.ScheduleFile:
-    return schedule_file.ScheduleFile(
-        scenario=scenario_ref,
-        guards=config.guards.name,
-        deployment=config.deployment,
-        faults=config.faults.label(),
-        strategy=strategy,
-        params=params,
-        seed=seed,
-        choices=result.output.choices,
-        finding=finding_of(result.verdict),
-        digest=result.digest,
-    )
 
 
 def config_of(schedule: schedule_file.ScheduleFile) -> tuple[Scenario, RunConfig]:
@@ -115,12 +56,6 @@ def _load(path: str) -> schedule_file.ScheduleFile:
         return schedule_file.load(path)
     except schedule_file.ScheduleError as exc:
         raise InputError(str(exc)) from None
-
-
-def _scenario_ref(name: str, sc: Scenario) -> str:
-    """A catalog name stays a name; a path becomes absolute so the file works from anywhere."""
-    path = Path(name)
-    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.exists() else name
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -229,7 +164,7 @@ def explore(
         shrunk = shrink_run(config, first_failing.output.choices, finding_of(first_failing.verdict))
     saved: list[str] = []
     if first_failing is not None and save_dir:
-        ref = _scenario_ref(scenario, sc)
+        ref = scenario_ref(scenario, sc)
         stem = f"{sc.name}-{g.name}-{strategy}-seed{failing_seed}".replace("+", "_").replace("/", "_")
         path = Path(save_dir) / f"{stem}.json"
         schedule_file.save(path, schedule_of(ref, config, strategy, params, failing_seed, first_failing))

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from models.guards import MATRIX_SETS, Guards
+from racesim.exploration import scenario_ref, schedule_of
 from racesim.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.options import (
     FAULT_HELP,
@@ -235,7 +236,6 @@ def matrix(
 
 def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
     """Re-run each failing seed with recording on and save its schedule file."""
-    from racesim.commands.explore import _scenario_ref, schedule_of
     from sim import schedule_file
 
     out = Path(directory)
@@ -244,7 +244,7 @@ def save_failing(directory: str, name: str, sc, config, summary: Summary) -> lis
     for s in summary.failing_seeds[:SAVE_CAP]:
         result = run_one(config, s, record=True)
         path = out / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
-        schedule_file.save(path, schedule_of(_scenario_ref(name, sc), config, "random", {}, s, result))
+        schedule_file.save(path, schedule_of(scenario_ref(name, sc), config, "random", {}, s, result))
         saved.append(path)
     return saved
 

@@ -1,0 +1,85 @@
+"""Systematic exploration as a library: DFS search, shrinking, schedule files of runs.
+
+Used by `racesim explore/replay/shrink`, `racesim run --save-failing`, the tests and
+benchmarks/explore_bench.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from racesim.runner import RunResult, run_with
+from scenarios.loader import Scenario
+from sim import schedule_file
+from sim.choices import ChoiceSource
+from sim.config import RunConfig
+from sim.schedulers.dfs import DFS, SearchResult, search
+from sim.schedulers.replay import Replay
+from sim.shrink import ShrinkResult, finding_of, shrink
+
+
+def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
+    """One recorded run under a given scheduler object (run_one builds its own from a name)."""
+    if source is None:
+        source = ChoiceSource(seed, config.timing.samplers, config.timing.means(), timed=scheduler.timed, record=True)
+    return run_with(config, seed, scheduler, source)
+
+
+def estimate_length(config: RunConfig) -> int:
+    """PCT's k: the step count of the default schedule (no preemption)."""
+    return run_scheduled(config, 0, DFS(preemption_bound=0)).output.steps
+
+
+def explore_dfs(
+    config: RunConfig,
+    seed: int,
+    preemption_bound: int | None,
+    max_schedules: int,
+    por: bool = True,
+    on_schedule=None,
+    is_failing=None,
+    stop_at_first: bool = True,
+) -> SearchResult:
+    return search(
+        lambda sched: run_scheduled(config, seed, sched),
+        preemption_bound,
+        max_schedules,
+        por=por,
+        is_failing=is_failing or failing_check(None),
+        on_schedule=on_schedule,
+        stop_at_first=stop_at_first,
+    )
+
+
+def failing_check(task: str | None):
+    """What counts as failing: any duplicate dispatch, or one of ``task``."""
+    if task is None:
+        return lambda r: r.verdict.duplicate_dispatches > 0
+    return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
+
+
+def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: int = 5000) -> ShrinkResult:
+    return shrink(config, choices, finding, lambda cfg, src: run_scheduled(cfg, 0, Replay(), src), max_runs)
+
+
+def schedule_of(
+    scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
+) -> schedule_file.ScheduleFile:
+    return schedule_file.ScheduleFile(
+        scenario=scenario_ref,
+        guards=config.guards.name,
+        deployment=config.deployment,
+        faults=config.faults.label(),
+        strategy=strategy,
+        params=params,
+        seed=seed,
+        choices=result.output.choices,
+        finding=finding_of(result.verdict),
+        digest=result.digest,
+    )
+
+
+def scenario_ref(name: str, sc: Scenario) -> str:
+    """A catalog name stays a name; a path becomes absolute so the file works from anywhere."""
+    path = Path(name)
+    return str(path.resolve()) if path.suffix in (".yaml", ".yml") and path.exists() else name
