@@ -28,7 +28,8 @@ class InputError(Exception):
 def _stdout() -> Console:
     # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; keep them whole.
     width = None if sys.stdout.isatty() else 160
-    return Console(highlight=False, soft_wrap=True, width=width)
+    # markup off: scenario names, guard sets and reasons contain brackets that are text, not style
+    return Console(highlight=False, soft_wrap=True, width=width, markup=False)
 
 
 @contextmanager
@@ -38,11 +39,11 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: None
         return
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, markup=False),
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
