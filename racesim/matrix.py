@@ -63,7 +63,7 @@ class MinimalAnswer:
             return f"{where}: smallest guard set with no finding: {self.guards}"
         if self.safe_guards is None:
             return f"{where}: no guard set is enough, even for duplicates, in the runs made"
-        why = ", ".join(f"{k} ({n} runs)" for k, n in sorted(self.reasons.items())) or ", ".join(self.residual)
+        why = ", ".join(f"{k} x{n}" for k, n in sorted(self.reasons.items())) or ", ".join(self.residual)
         return (
             f"{where}: no guard set is enough. {self.safe_guards} stops duplicates, lost updates and wrong outcomes, "
             f"but {', '.join(self.residual)} remain under every set: a liveness problem no dispatch guard fixes [{why}]"
