@@ -106,7 +106,8 @@ def explore(
 
     random and pct run N seeded runs; dfs enumerates every schedule with at most k
     preemptions (sleep sets skip equivalent ones) and either shows a counterexample or
-    says the guard set holds up to k preemptions.
+    says the guard set holds up to k preemptions (a claim made only with --no-por:
+    sleep sets under a preemption bound can miss schedules).
     """
     sc = _scenario(scenario)
     g = _guards(guards)
