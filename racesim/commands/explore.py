@@ -29,6 +29,7 @@ from racesim.options import (
     _stdout,
     progress_bar,
 )
+from racesim.parallel import run_sweeps
 from racesim.runner import RunResult, Summary, config_for, run_one
 from reports import terminal
 from scenarios.loader import Scenario
@@ -80,6 +81,9 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--shrink", "do_shrink", is_flag=True, help="Shrink the first failing schedule to a minimal one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run --json fields plus exploration fields).")
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report (shows the shrunk run).")
+@click.option(
+    "--jobs", "-j", type=int, default=1, show_default=True, help="random/pct: worker processes (results identical to 1)."
+)
 def explore(
     scenario,
     strategy,
@@ -101,6 +105,7 @@ def explore(
     do_shrink,
     as_json,
     html_path,
+    jobs,
 ) -> None:
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
@@ -109,6 +114,8 @@ def explore(
     says the guard set holds up to k preemptions (a claim made only with --no-por:
     sleep sets under a preemption bound can miss schedules).
     """
+    if not 1 <= jobs <= 64:
+        raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
     sc = _scenario(scenario)
     g = _guards(guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
@@ -147,15 +154,12 @@ def explore(
             if not 1 <= depth <= 64:
                 raise InputError(f"--depth: must be between 1 and 64, got {depth}")
             params = {"depth": depth, "length": estimate_length(config)}
-        summary = Summary(sc.name, g.name, runs, seed, dep, config.faults, strategy)
         with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
-            for s in range(seed, seed + runs):
-                r = run_one(config, s, strategy, params)
-                summary.add(r)
-                if first_failing is None and fails(r):
-                    first_failing = run_one(config, s, strategy, params, record=True)
-                    failing_seed = s
-                advance(1)
+            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params)
+        first_seed = summary.by_task[target].first_failing_seed if target else summary.first_failing_seed
+        if first_seed is not None:
+            first_failing = run_one(config, first_seed, strategy, params, record=True)
+            failing_seed = first_seed
         explored, complete = runs, False
     if search_result is not None and first_failing is not None:
         failing_seed = seed
