@@ -57,7 +57,7 @@ class SimBroker:
         return consumer
 
     def publish(self, queue: str, message: Message) -> None:
-        q = self.queue(queue)
+        q = self.queues.get(queue) or self.queue(queue)
         q.published += 1
         q.ready.append((message, False))
         if q.consumers:
@@ -104,15 +104,22 @@ class SimBroker:
     def _push(self, q: Queue) -> None:
         consumers = q.consumers
         n = len(consumers)
-        while q.ready and n:
-            for step in range(n):
-                consumer = consumers[(q.turn + step) % n]
-                if consumer.auto_ack or len(consumer.unacked) < consumer.prefetch:
-                    q.turn = (q.turn + step + 1) % n
-                    break
+        ready = q.ready
+        while ready and n:
+            if n == 1:  # the common deployment: skip the round-robin scan (turn stays 0)
+                consumer = consumers[0]
+                if not (consumer.auto_ack or len(consumer.unacked) < consumer.prefetch):
+                    return
+                q.turn = 0
             else:
-                return  # nobody has credit
-            message, redelivered = q.ready.popleft()
+                for step in range(n):
+                    consumer = consumers[(q.turn + step) % n]
+                    if consumer.auto_ack or len(consumer.unacked) < consumer.prefetch:
+                        q.turn = (q.turn + step + 1) % n
+                        break
+                else:
+                    return  # nobody has credit
+            message, redelivered = ready.popleft()
             tag = self._next_tag
             self._next_tag = tag + 1
             delivery = Delivery(tag, message, redelivered)

@@ -12,6 +12,7 @@ before its messages are published after COMMIT.
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 
 from models import ops
 from models.ops import StoreError
@@ -37,7 +38,7 @@ class SimDB:
         self._undo: dict[int, list[tuple[str, object, object]]] = {}  # session -> undo log
         self.lock_holder: dict[int, int] = {}  # advisory key -> session
         self.lock_waiters: dict[int, deque[int]] = {}
-        self.handlers = {cls: getattr(self, name) for cls, name in ops.DB_OPS.items()}
+        self.handlers = dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
     def _put_execution(self, session: int, row: ExecRow) -> None:
@@ -66,7 +67,10 @@ class SimDB:
 
     # ---- execution table ---------------------------------------------------------------
     def read_execution(self, session: int, op: ops.ReadExecution) -> ExecRow:
-        return self._row(op.execution_id)
+        row = self.executions.get(op.execution_id)  # _row inlined: the most frequent op
+        if row is None:
+            raise StoreError(f"execution {op.execution_id} not found")
+        return row
 
     def insert_execution(self, session: int, op: ops.InsertExecution) -> int:
         eid = self.next_execution_id
@@ -272,6 +276,11 @@ class SimDB:
 
 
 _ABSENT = object()
+# Op classes and the names of the SimDB methods that execute them: every run builds a SimDB,
+# and binding by name in a C-level map is cheaper than a comprehension (still by name, so a
+# method patched on the class is honoured).
+_HANDLED: tuple[type, ...] = tuple(ops.DB_OPS)
+_HANDLER_NAMES: tuple[str, ...] = tuple(ops.DB_OPS.values())
 
 
 def _index_key(row: ExecRow) -> tuple[bool, int]:

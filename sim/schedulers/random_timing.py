@@ -9,6 +9,7 @@ world's ``simpy.Environment`` stays the clock.
 from __future__ import annotations
 
 from heapq import heappop, heappush
+from itertools import count
 
 from sim.schedulers.base import Scheduler
 
@@ -21,12 +22,11 @@ class RandomTiming(Scheduler):
         super().attach(world)
         self._env = world.env
         self._heap: list[tuple[float, int, object, int]] = []
-        self._counter = 0
+        self._count = count(1)  # issue order; World._run_timed pushes with it too
         self._log = world.source.log is not None
 
     def ready(self, actor) -> None:
-        self._counter += 1
-        heappush(self._heap, (actor.ready_at, self._counter, actor, actor.ticket))
+        heappush(self._heap, (actor.ready_at, next(self._count), actor, actor.ticket))
 
     def next(self):
         heap = self._heap
