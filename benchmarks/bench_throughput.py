@@ -16,6 +16,7 @@ Process CPU time is used (``time.process_time``) so other load on the machine sk
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections import deque
 
@@ -118,33 +119,40 @@ def simpy_rate(n: int = 200_000) -> float:
     return n / (time.process_time() - t)
 
 
+def _rate(fn, n: int) -> float:
+    t = time.process_time()
+    fn(n)
+    return n / (time.process_time() - t)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=200, help="runs per round and mode")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; medians are reported")
     args = parser.parse_args()
     scenario = load("with-items-fanin")
-    simpy_eps = simpy_rate()
-    print(f"simpy alone: {simpy_eps:,.0f} timeout events/s")
     header = ("guards", "runs/s", "events/run", "events/s", "seq runs/s", "sim/seq", "events/s vs simpy")
+    print(f"median of {args.rounds} rounds of {args.runs} runs; each round measures simpy, the simulator and the")
+    print("sequential driver back to back, so machine noise hits all three alike")
     print(f"{header[0]:<12} {header[1]:>8} {header[2]:>10} {header[3]:>10} {header[4]:>10} {header[5]:>8} {header[6]:>18}")
-
     for name in ("none", "layer1", "layer2", "both", "serialized"):
         guards = Guards.parse(name)
         config = config_for(scenario, guards)
-        t = time.process_time()
-        steps = 0
-        for seed in range(1, args.runs + 1):
-            steps += run_one(config, seed).output.steps
-        sim_s = time.process_time() - t
-        t = time.process_time()
-        for _ in range(args.runs):
-            sequential_run(scenario, guards)
-        seq_s = time.process_time() - t
-        runs_s = args.runs / sim_s
-        eps = steps / sim_s
+        steps = sum(run_one(config, seed).output.steps for seed in range(1, args.runs + 1)) / args.runs
+        sim, seq, vs_simpy, ratio = [], [], [], []
+        for r in range(args.rounds):
+            base = 1 + r * args.runs
+            simpy_eps = simpy_rate(50_000)
+            sim_rate = _rate(lambda n, base=base, c=config: [run_one(c, seed) for seed in range(base, base + n)], args.runs)
+            seq_rate = _rate(lambda n, g=guards: [sequential_run(scenario, g) for _ in range(n)], args.runs)
+            sim.append(sim_rate)
+            seq.append(seq_rate)
+            ratio.append(seq_rate / sim_rate)
+            vs_simpy.append(sim_rate * steps / simpy_eps)
+        runs_s = statistics.median(sim)
         print(
-            f"{name:<12} {runs_s:>8.0f} {steps / args.runs:>10.0f} {eps:>10,.0f} {args.runs / seq_s:>10.0f} "
-            f"{(args.runs / seq_s) / runs_s:>7.1f}x {eps / simpy_eps:>17.2f}x"
+            f"{name:<12} {runs_s:>8.0f} {steps:>10.0f} {runs_s * steps:>10,.0f} {statistics.median(seq):>10.0f} "
+            f"{statistics.median(ratio):>7.1f}x {statistics.median(vs_simpy):>17.2f}x"
         )
 
 
