@@ -134,33 +134,27 @@ class QueueAdmin:
             pass
 
 
-def list_queues(prefix: str) -> list[str] | None:
-    """Queue names starting with ``prefix`` via rabbitmqctl, or None if it is unavailable."""
+def _rabbitmqctl(*args: str) -> list[str] | None:
+    """Output lines of ``rabbitmqctl -q ARGS``, or None when it is unavailable or fails."""
     import shutil
     import subprocess
 
     if shutil.which("rabbitmqctl") is None:
         return None
     try:
-        out = subprocess.run(
-            ["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True, timeout=30, check=True
-        ).stdout
+        out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=30, check=True).stdout
     except (subprocess.SubprocessError, OSError):
         return None
-    return [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+    return out.splitlines()
+
+
+def list_queues(prefix: str) -> list[str] | None:
+    """Queue names starting with ``prefix`` via rabbitmqctl, or None if it is unavailable."""
+    lines = _rabbitmqctl("list_queues", "name")
+    return None if lines is None else [line.strip() for line in lines if line.strip().startswith(prefix)]
 
 
 def list_connections(prefix: str) -> list[str] | None:
     """Client connection names starting with ``prefix`` via rabbitmqctl, or None."""
-    import shutil
-    import subprocess
-
-    if shutil.which("rabbitmqctl") is None:
-        return None
-    try:
-        out = subprocess.run(
-            ["rabbitmqctl", "-q", "list_connections", "client_properties"], capture_output=True, text=True, timeout=30, check=True
-        ).stdout
-    except (subprocess.SubprocessError, OSError):
-        return None
-    return [line for line in out.splitlines() if prefix in line]
+    lines = _rabbitmqctl("list_connections", "client_properties")
+    return None if lines is None else [line for line in lines if prefix in line]

@@ -11,6 +11,8 @@ CANCELLED = "cancelled"
 TIMEOUT = "timeout"
 ABANDONED = "abandoned"
 
+ALL = (REQUESTED, SCHEDULING, SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELLED, TIMEOUT, ABANDONED)
+
 # Tuples, not sets: membership on a handful of strings is as fast, and nothing here is
 # ever iterated in hash order.
 IN_FLIGHT = (SCHEDULING, SCHEDULED, RUNNING)

@@ -26,19 +26,17 @@ from models import ops  # noqa: E402
 from models.rows import ExecRow, WorkflowRow, WorkflowTask  # noqa: E402
 from models.statuses import (  # noqa: E402
     ABANDONED,
-    CANCELING,
+    ALL,
     CANCELLED,
     COMPLETED,
     FAILED,
     REQUESTED,
     RUNNING,
     SCHEDULED,
-    SCHEDULING,
-    TIMEOUT,
 )
 from sim.db import SimDB  # noqa: E402
 
-STATUSES = [REQUESTED, SCHEDULING, SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELLED, TIMEOUT, ABANDONED]
+STATUSES = list(ALL)
 WF_STATUSES = [RUNNING, COMPLETED, FAILED, CANCELLED]
 TASKS = ["a", "b", "validate"]
 REALISTIC_INDEXES = False  # plain and item rows may share a (W, task): SimDB orders NULL last too

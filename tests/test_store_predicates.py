@@ -6,7 +6,7 @@ from models import ops
 from models.rows import WorkflowTask
 from models.statuses import (
     ABANDONED,
-    CANCELING,
+    ALL,
     CANCELLED,
     COMPLETED,
     FAILED,
@@ -17,8 +17,6 @@ from models.statuses import (
     TIMEOUT,
 )
 from sim.db import SimDB
-
-ALL = [REQUESTED, SCHEDULING, SCHEDULED, RUNNING, COMPLETED, FAILED, CANCELING, CANCELLED, TIMEOUT, ABANDONED]
 
 
 def make_db(statuses, task="t", index=True):
