@@ -1,20 +1,22 @@
-"""Row shapes the ported code reads (spec 2.1, 2.3) and the messages it sends (spec 2.5)."""
+"""Row shapes the ported code reads (spec 2.1, 2.3) and the messages it sends (spec 2.5).
+
+Immutable NamedTuples: a store hands out the stored row itself as a snapshot, and a new
+row per write costs a fifth of a frozen dataclass (rows are built on every status write).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class WorkflowTask:
+class WorkflowTask(NamedTuple):
     workflow_execution: int
     task_name: str
     task_index: int | None = None  # 0-based item index; None for a plain task
     triggered_by: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ExecRow:
+class ExecRow(NamedTuple):
     id: int
     action_ref: str | None
     parent: int | None
@@ -25,11 +27,10 @@ class ExecRow:
     updated: float = 0.0
 
     def with_(self, **changes: object) -> ExecRow:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
-@dataclass(frozen=True, slots=True)
-class WorkflowRow:
+class WorkflowRow(NamedTuple):
     id: int
     execution: int
     status: str
@@ -56,8 +57,7 @@ def worker_queue(worker_id: int) -> str:
     return f"worker.{worker_id}.executions"
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     kind: str
     execution_id: int
     status: str | None = None
@@ -68,8 +68,7 @@ class Message:
         return f"{self.kind}#{self.execution_id}{extra}"
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     tag: int
     message: Message
     redelivered: bool = False
