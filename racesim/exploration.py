@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from racesim.runner import RunResult, run_with
+from racesim.runner import RunResult, run_one, run_with
 from scenarios.loader import Scenario
 from sim import schedule_file
 from sim.choices import ChoiceSource
 from sim.config import RunConfig
 from sim.schedulers.dfs import DFS, SearchResult, search
 from sim.schedulers.replay import Replay
-from sim.shrink import ShrinkResult, finding_of, shrink
+from sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
 
 
 def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
@@ -58,13 +58,46 @@ def failing_check(task: str | None):
     return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
 
 
+ITEM_SEARCH_SEEDS = 200
+
+
 def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: int = 5000) -> ShrinkResult:
-    return shrink(config, choices, finding, lambda cfg, src: run_scheduled(cfg, 0, Replay(), src), max_runs)
+    """Shrink the schedule, then look for the same finding with fewer with_items items.
+
+    A recorded schedule does not carry over to fewer items (the enabled sets change), so for
+    each smaller count, smallest first, seeded random-timing runs look for a new failing run,
+    which is shrunk in turn; the first that needs no more preemptions than the best so far wins.
+    """
+
+    def replay(cfg: RunConfig, src: ChoiceSource) -> RunResult:
+        return run_scheduled(cfg, 0, Replay(), src)
+
+    result = shrink(config, choices, finding, replay, max_runs)
+    best, runs = result.shrunk, result.runs
+    for name, count in item_counts(best.config).items():
+        for fewer in range(1, count):
+            cfg = with_item_counts(best.config, {name: fewer})
+            hit = None
+            for seed in range(1, ITEM_SEARCH_SEEDS + 1):
+                runs += 1
+                candidate = run_one(cfg, seed, record=True)
+                if same_finding(finding, candidate.verdict):
+                    hit = candidate
+                    break
+            if hit is None:
+                continue
+            smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs)
+            runs += smaller.runs
+            if deviations(smaller.shrunk.choices) <= deviations(best.choices) and len(smaller.shrunk.choices) <= len(choices):
+                best = smaller.shrunk
+                break
+    return ShrinkResult(result.original, best, runs)
 
 
 def schedule_of(
     scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
 ) -> schedule_file.ScheduleFile:
+    """A schedule file for ``result``, with the run's with_items counts (shrinking may cut them)."""
     return schedule_file.ScheduleFile(
         scenario=scenario_ref,
         guards=config.guards.name,
@@ -76,6 +109,7 @@ def schedule_of(
         choices=result.output.choices,
         finding=finding_of(result.verdict),
         digest=result.digest,
+        items=item_counts(config),
     )
 
 

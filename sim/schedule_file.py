@@ -37,6 +37,7 @@ class ScheduleFile:
     choices: list[list]
     finding: dict = field(default_factory=dict)  # {"duplicates": n, "by_task": {task: n}, ...}
     digest: str = ""
+    items: dict[str, int] = field(default_factory=dict)  # with_items counts, when shrinking cut them
 
     def to_json(self) -> dict:
         return {
@@ -51,6 +52,7 @@ class ScheduleFile:
             "choices": self.choices,
             "finding": self.finding,
             "digest": self.digest,
+            **({"items": self.items} if self.items else {}),
         }
 
 
@@ -129,6 +131,11 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         if key != "restart_delay" and not 1 <= value <= 64:
             raise ScheduleError(f"{where}: deployment {key} must be between 1 and 64, got {value}")
     choices = _need(data, "choices", list, where)
+    items = data.get("items", {})
+    if not isinstance(items, dict) or not all(
+        isinstance(k, str) and type(v) is int and 0 <= v <= 10_000 for k, v in items.items()
+    ):
+        raise ScheduleError(f"{where}: field 'items' must map task names to item counts between 0 and 10000")
     return ScheduleFile(
         scenario=_need(data, "scenario", str, where),
         guards=_need(data, "guards", str, where),
@@ -140,4 +147,5 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         choices=[_choice(c, i, where) for i, c in enumerate(choices)],
         finding=_need(data, "finding", dict, where),
         digest=_need(data, "digest", str, where),
+        items=dict(items),
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from models.graph import Graph, Node
 from sim.checkers import Verdict
 from sim.choices import ChoiceSource
 from sim.config import RunConfig
@@ -182,7 +183,14 @@ def shrink(
                 ps[i] = 1
                 if better(attempt(best.config, ps)):
                     changed = True
-        # 4. fewer actors: shrink the deployment, keeping the picks (clipped where needed)
+        # 4. fewer items where the scenario has with_items tasks (each item is an actor's work)
+        if allow_deployment:
+            for name, node in best.config.graph.nodes.items():
+                if node.with_items is not None and node.with_items > 1:
+                    if better(attempt(with_item_counts(best.config, {name: node.with_items - 1}), best.picks)):
+                        changed = True
+                        break
+        # 5. fewer actors: shrink the deployment, keeping the picks (clipped where needed)
         if allow_deployment:
             dep = best.config.deployment
             for field_name in ("workers", "worker_slots", "listeners", "replicas"):
@@ -193,6 +201,20 @@ def shrink(
                         changed = True
                         break
     return ShrinkResult(original, best, max_runs - budget[0])
+
+
+def with_item_counts(config: RunConfig, items: dict[str, int]) -> RunConfig:
+    """``config`` with some with_items tasks given fewer (or more) items."""
+    nodes = [
+        Node(n.name, n.action, items.get(n.name, n.with_items), n.concurrency, n.join, n.transitions)
+        for n in config.graph.nodes.values()
+    ]
+    return replace(config, graph=Graph.build(nodes))
+
+
+def item_counts(config: RunConfig) -> dict[str, int]:
+    """The with_items counts of ``config``'s graph, by task."""
+    return {name: n.with_items for name, n in config.graph.nodes.items() if n.with_items is not None}
 
 
 def deviations_count(picks: list[int]) -> int:

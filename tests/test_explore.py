@@ -165,3 +165,43 @@ def test_shrunk_counterexample_still_fails_and_is_no_longer(pct_failing, fix_two
     schedule_file.save(path, schedule_of("with-items-fanin", s.shrunk.config, "shrunk", {}, 0, shrunk))
     _, replayed = replay_file(str(path))
     assert replayed.digest == shrunk.digest
+
+
+def test_shrinking_may_cut_items_and_the_shrunk_file_still_replays(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "racesim.cli",
+            "explore",
+            "with-items-fanin",
+            "--strategy",
+            "random",
+            "--guards",
+            "none",
+            "--runs",
+            "30",
+            "--task",
+            "validate",
+            "--save-failing",
+            str(tmp_path),
+            "--shrink",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shrunk = json.loads(run.stdout)["shrunk"]
+    assert shrunk["items"][1]["process_items"] <= shrunk["items"][0]["process_items"] == 5
+    assert shrunk["choices"][1] <= shrunk["choices"][0]
+    [path] = tmp_path.glob("*-shrunk.json")
+    saved = json.loads(path.read_text())
+    assert saved["items"] == shrunk["items"][1] and saved["finding"]["by_task"].get("validate")
+    replay = subprocess.run([sys.executable, "-m", "racesim.cli", "replay", str(path)], capture_output=True, text=True)
+    assert replay.returncode == 0, replay.stderr
+    assert f"digest {saved['digest']}" in replay.stdout

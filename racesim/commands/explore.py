@@ -37,7 +37,7 @@ from sim import schedule_file
 from sim.choices import ReplayMismatch
 from sim.config import Faults, RunConfig
 from sim.schedulers.dfs import SearchResult
-from sim.shrink import ShrinkResult, deviations, finding_of
+from sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
 
 MAX_SCHEDULES = 10_000_000
 
@@ -49,7 +49,11 @@ def config_of(schedule: schedule_file.ScheduleFile) -> tuple[Scenario, RunConfig
         faults = Faults.parse(schedule.faults)
     except ValueError as exc:
         raise InputError(f"schedule file: {exc}") from None
-    return sc, config_for(sc, guards, schedule.deployment, faults)
+    config = config_for(sc, guards, schedule.deployment, faults)
+    unknown = sorted(set(schedule.items) - set(config.graph.nodes))
+    if unknown:
+        raise InputError(f"schedule file: item count for {unknown[0]!r}, which is not a task of {sc.name}")
+    return sc, with_item_counts(config, schedule.items) if schedule.items else config
 
 
 def _load(path: str) -> schedule_file.ScheduleFile:
@@ -248,6 +252,7 @@ def _shrink_json(s: ShrinkResult) -> dict:
         "actors": [len({r[1] for r in s.original.result.output.records}), len({r[1] for r in s.shrunk.result.output.records})],
         "choices": [len(s.original.choices), len(s.shrunk.choices)],
         "deployment": s.shrunk.config.deployment.label(),
+        "items": [item_counts(s.original.config), item_counts(s.shrunk.config)],
         "worker_slots": s.shrunk.config.deployment.worker_slots,
         "runs": s.runs,
         "digest": s.shrunk.result.digest,
@@ -258,7 +263,8 @@ def _shrink_line(s: ShrinkResult) -> str:
     j = _shrink_json(s)
     return (
         f"shrunk in {j['runs']} runs: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
-        f"{j['actors'][1]}, choices {j['choices'][0]} -> {j['choices'][1]} ({j['deployment']} slots={j['worker_slots']})"
+        f"{j['actors'][1]}, choices {j['choices'][0]} -> {j['choices'][1]}, items {j['items'][0]} -> {j['items'][1]} "
+        f"({j['deployment']} slots={j['worker_slots']})"
     )
 
 
