@@ -36,7 +36,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except InputError as exc:
-        click.echo(f"racesim: error: {exc}", err=True)
+        click.echo(str(exc) if exc.bare else f"racesim: error: {exc}", err=True)
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

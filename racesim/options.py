@@ -22,7 +22,12 @@ GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' (
 
 
 class InputError(Exception):
-    """Bad usage or input: one line on stderr, exit 2."""
+    """Bad usage or input: one line on stderr, exit 2. ``bare`` lines (a scenario's
+    ``FILE:LINE: field.path: problem``) are printed as they are, without a prefix."""
+
+    def __init__(self, message: str, bare: bool = False) -> None:
+        super().__init__(message)
+        self.bare = bare
 
 
 def _stdout() -> Console:
@@ -54,7 +59,7 @@ def _scenario(name: str) -> loader.Scenario:
     try:
         return loader.load(name)
     except loader.ScenarioError as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(str(exc), bare=True) from None
 
 
 def _guards(text: str) -> Guards:
