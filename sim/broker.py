@@ -129,7 +129,3 @@ class SimBroker:
                 self._wake(consumer.waiters.popleft(), delivery)
             else:
                 consumer.buffer.append(delivery)
-
-    def depth(self, queue: str) -> int:
-        q = self.queues.get(queue)
-        return len(q.ready) if q else 0

@@ -124,7 +124,3 @@ class ReplaySource(ChoiceSource):
                 index = n - 1
         self.log.append(["p", index, n])
         return index
-
-    @property
-    def exhausted(self) -> bool:
-        return self.position >= len(self.choices)

@@ -59,9 +59,6 @@ class Faults:
     def label(self) -> str:
         return "+".join(f"{n}={p:g}" for n, p in self.probabilities) or "none"
 
-    def merged(self, other: Faults) -> Faults:
-        return Faults(tuple(sorted({**dict(self.probabilities), **dict(other.probabilities)}.items())))
-
 
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:

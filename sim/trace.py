@@ -41,12 +41,6 @@ SUMMARIES = {
 }
 
 
-def summarize(result: object) -> object:
-    """A primitive, canonical stand-in for an op's result."""
-    f = SUMMARIES.get(type(result))
-    return result if f is None else f(result)
-
-
 def digest(records: list[Record]) -> str:
     try:
         data = marshal.dumps(records, 2)
