@@ -23,7 +23,7 @@ def cli() -> None:
     Start here:
       racesim list                                  # the scenario catalog
       racesim matrix with-items-fanin --runs 1000   # every guard set side by side
-      racesim run with-items-fanin --guards none --seed 1 --runs 1 --trace
+      racesim run with-items-fanin --guards none --seed 4 --runs 1 --trace   # seed 4 duplicates validate
     """
 
 
