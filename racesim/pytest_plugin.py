@@ -67,14 +67,13 @@ class ExpectItem(pytest.Item):
         self.index = index
 
     def runtest(self) -> None:
-        from racesim.commands.check import replay_command
         from racesim.expectations import evaluate
 
         opt = self.config.getoption
         one = replace(self.scenario, expect=[self.scenario.expect[self.index]])
         [result] = evaluate(one, opt("racesim_seed"), opt("racesim_runs"), opt("racesim_jobs"))
         if not result.ok:
-            lines = [*result.failures, f"first seed: {result.first_seed()}", f"replay: {replay_command(result, one)}"]
+            lines = [*result.failures, f"first seed: {result.first_seed()}", f"replay: {result.replay_command()}"]
             if result.entry.get("note"):
                 lines.append(f"note: {result.entry['note']}")
             raise ExpectationContradicted("\n".join(lines))

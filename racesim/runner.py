@@ -119,7 +119,6 @@ class Summary:
     stuck_workflows: int = 0
     lost_updates: int = 0
     wrong_outcomes: int = 0
-    first_failing_seed: int | None = None
     first_seed: dict[str, int] = field(default_factory=dict)  # finding -> first seed showing it
     failing_seeds: list[int] = field(default_factory=list)  # seeds with a duplicate, first 100
     stuck_reasons: dict[str, int] = field(default_factory=dict)
@@ -136,8 +135,6 @@ class Summary:
             self.runs_with_duplicates += 1
             if len(self.failing_seeds) < 100:
                 self.failing_seeds.append(r.seed)
-            if self.first_failing_seed is None:
-                self.first_failing_seed = r.seed
         self.duplicate_dispatches += v.duplicate_dispatches
         self.missed_dispatches += v.missed_dispatches
         self.stuck_workflows += v.stuck_workflows
@@ -159,6 +156,10 @@ class Summary:
                     ts.first_failing_seed = r.seed
             hist = self.dispatch_histogram.setdefault(task, {})
             hist[stats.max_dispatches] = hist.get(stats.max_dispatches, 0) + 1
+
+    @property
+    def first_failing_seed(self) -> int | None:
+        return self.failing_seeds[0] if self.failing_seeds else None
 
     def finding_counts(self) -> dict[str, int]:
         """Each checker's count, in a fixed order: runs with a duplicate, then findings."""

@@ -82,7 +82,6 @@ class RunOutput:
     records: list[Record]
     dispatched: list[int]  # execution ids handed to a worker, in order
     completions_published: list[int]
-    completions_acked: list[int]
     faults_fired: list[tuple[str, str]]
     steps: int
     end_time: float
@@ -105,7 +104,6 @@ class World:
         self.current: Actor | None = None
         self.dispatched: list[int] = []
         self.completions_published: list[int] = []
-        self.completions_acked: list[int] = []
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
         self._executor_consumers: dict[int, tuple[str, str]] = {}
@@ -193,7 +191,6 @@ class World:
             self.records,
             self.dispatched,
             self.completions_published,
-            self.completions_acked,
             self.faults.fired if self.faults else [],
             steps,
             self.env.now,
@@ -409,10 +406,6 @@ class World:
         return _BLOCKED if delivery is None else delivery
 
     def _ack(self, aid: int, op: ops.Ack) -> None:
-        consumer = self.broker.consumers[op.consumer]
-        delivery = consumer.unacked.get(op.tag)
-        if delivery is not None and consumer.queue == COMPLETED_QUEUE:
-            self.completions_acked.append(delivery.message.execution_id)
         self.broker.ack(op.consumer, op.tag)
 
     def _nack(self, aid: int, op: ops.Nack) -> None:

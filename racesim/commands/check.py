@@ -44,10 +44,6 @@ def case_name(result: ExpectResult) -> str:
     return f"{s.guards} {s.deployment.label()} faults={s.faults.label()}"
 
 
-def replay_command(result: ExpectResult, scenario: Scenario) -> str:
-    return result.replay_command()
-
-
 def entry_runs(scenario: Scenario, entry: dict, runs: int | None) -> int:
     return runs if runs is not None else int(entry.get("runs", scenario.runs))
 
@@ -55,7 +51,7 @@ def entry_runs(scenario: Scenario, entry: dict, runs: int | None) -> int:
 def failure_message(result: ExpectResult, scenario: Scenario) -> str:
     """The first contradicted claim, the seed to look at and the command that replays it."""
     more = f" (+{len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
-    return f"{result.failures[0]}{more}; seed {result.first_seed()}; replay: {replay_command(result, scenario)}"
+    return f"{result.failures[0]}{more}; seed {result.first_seed()}; replay: {result.replay_command()}"
 
 
 @click.command()
@@ -103,7 +99,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
                     cases.append(junit.Case(sc.name, case_name(result), output=info))
                     continue
                 failed.append((result, sc))
-                detail = "\n".join([*result.failures, f"seed {result.first_seed()}", replay_command(result, sc)])
+                detail = "\n".join([*result.failures, f"seed {result.first_seed()}", result.replay_command()])
                 note = result.entry.get("note")
                 detail += f"\nnote: {note}" if note else ""
                 cases.append(junit.Case(sc.name, case_name(result), failure_message(result, sc), detail, output=info))
@@ -123,7 +119,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
             click.echo(f"  finding:    {finding}")
         if result.entry.get("note"):
             click.echo(f"  note:       {result.entry['note']}")
-        click.echo(f"  replay:     {replay_command(result, sc)}")
+        click.echo(f"  replay:     {result.replay_command()}")
     skipped = len(cases) - checked
     tail = f", {skipped} scenario(s) without an expect block" if skipped else ""
     click.echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")
