@@ -21,17 +21,16 @@ import time
 from collections import deque
 
 import simpy
-
-from models import ops
-from models.execution_scheduler import execution_scheduler
-from models.guards import Guards
-from models.listener import completion_listener
-from models.rows import COMPLETED_QUEUE, REQUESTS_QUEUE, Delivery, worker_queue
-from models.starter import start_workflow
-from models.worker import worker_slot
-from racesim.runner import config_for, run_one
-from scenarios.loader import load
-from sim.db import SimDB
+from racesim.engine.runner import config_for, run_one
+from racesim.models import ops
+from racesim.models.execution_scheduler import execution_scheduler
+from racesim.models.guards import Guards
+from racesim.models.listener import completion_listener
+from racesim.models.rows import COMPLETED_QUEUE, REQUESTS_QUEUE, Delivery, worker_queue
+from racesim.models.starter import start_workflow
+from racesim.models.worker import worker_slot
+from racesim.scenarios.loader import load
+from racesim.sim.db import SimDB
 
 
 def sequential_run(scenario, guards: Guards) -> int:

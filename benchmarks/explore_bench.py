@@ -14,10 +14,10 @@ import statistics
 import time
 from dataclasses import replace
 
-from models.guards import Guards
-from racesim.exploration import estimate_length, explore_dfs, failing_check
-from racesim.runner import config_for, run_one
-from scenarios.loader import load
+from racesim.engine.exploration import estimate_length, explore_dfs, failing_check
+from racesim.engine.runner import config_for, run_one
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import load
 
 
 def runs_to_first(config, strategy: str, params: dict, campaign: int, cap: int, fails) -> int | None:

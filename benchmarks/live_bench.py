@@ -12,10 +12,10 @@ import json
 import platform
 import time
 
-from live.driver import run_live
-from models.guards import Guards
-from racesim.runner import config_for, sweep
-from scenarios.loader import load
+from racesim.engine.runner import config_for, sweep
+from racesim.live.driver import run_live
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import load
 
 
 def main() -> None:

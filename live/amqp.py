@@ -16,9 +16,8 @@ from collections.abc import Iterator
 
 import pika
 import pika.exceptions
-
-from models.ops import StoreError
-from models.rows import Delivery, Message
+from racesim.models.ops import StoreError
+from racesim.models.rows import Delivery, Message
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 POLL_SECONDS = 0.01  # how often a blocked consumer looks at the stop flag

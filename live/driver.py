@@ -24,15 +24,14 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import psycopg
-
-from live import amqp, pg_store
-from live.amqp import AmqpSession, QueueAdmin
-from live.pg_store import PgStore
-from models import ops
-from models.execution_scheduler import execution_scheduler
-from models.listener import completion_listener
-from models.ops import StoreError
-from models.rows import (
+from racesim.live import amqp, pg_store
+from racesim.live.amqp import AmqpSession, QueueAdmin
+from racesim.live.pg_store import PgStore
+from racesim.models import ops
+from racesim.models.execution_scheduler import execution_scheduler
+from racesim.models.listener import completion_listener
+from racesim.models.ops import StoreError
+from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
     REQUESTS_QUEUE,
@@ -42,10 +41,10 @@ from models.rows import (
     ExecRow,
     worker_queue,
 )
-from models.starter import start_workflow
-from models.worker import worker_slot
-from sim.checkers import Verdict, check
-from sim.config import RunConfig
+from racesim.models.starter import start_workflow
+from racesim.models.worker import worker_slot
+from racesim.sim.checkers import Verdict, check
+from racesim.sim.config import RunConfig
 
 Key = tuple[str, int | None]  # (task name, item index): a row's identity across sim and live
 APP_PREFIX = "racesim-live"
@@ -445,11 +444,11 @@ class Replayed:
 
 def replay_schedule(path: str) -> Replayed:
     """Load a ``racesim-schedule/1`` file, replay it in the simulator, derive the gates."""
-    from models.guards import Guards
-    from racesim.runner import config_for, run_one
-    from scenarios import loader
-    from sim import schedule_file
-    from sim.config import Faults
+    from racesim.engine.runner import config_for, run_one
+    from racesim.models.guards import Guards
+    from racesim.scenarios import loader
+    from racesim.sim import schedule_file
+    from racesim.sim.config import Faults
 
     sf = schedule_file.load(path)
     config = config_for(loader.load(sf.scenario), Guards.parse(sf.guards), sf.deployment, Faults.parse(sf.faults))

@@ -15,12 +15,11 @@ from importlib import resources
 
 import psycopg
 from psycopg.types.json import Jsonb
-
-from models import ops
-from models.graph import Graph, Node, Transition
-from models.ops import StoreError
-from models.rows import ExecRow, WorkflowRow, WorkflowTask
-from models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
+from racesim.models import ops
+from racesim.models.graph import Graph, Node, Transition
+from racesim.models.ops import StoreError
+from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
+from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
 
 
 def _in(statuses: tuple[str, ...]) -> str:
@@ -51,7 +50,7 @@ SQL = {
 
 
 def schema_sql() -> str:
-    return resources.files("live").joinpath("schema.sql").read_text(encoding="utf-8")
+    return resources.files("racesim.live").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 # ---- conversions -------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.dispatch import dispatch, request
-from models.graph import Graph, fires
-from models.guards import Guards
-from models.ops import (
+from racesim.models.dispatch import dispatch, request
+from racesim.models.graph import Graph, fires
+from racesim.models.guards import Guards
+from racesim.models.ops import (
     AdvisoryLock,
     AdvisoryUnlock,
     AnyItemFailed,
@@ -33,8 +33,8 @@ from models.ops import (
     StoreError,
     UpdateWorkflowExecution,
 )
-from models.rows import REQUESTS_QUEUE, ExecRow, Message, WorkflowRow
-from models.statuses import COMPLETED, FAILED, REQUESTED, TIMEOUT, WORKFLOW_TERMINAL
+from racesim.models.rows import REQUESTS_QUEUE, ExecRow, Message, WorkflowRow
+from racesim.models.statuses import COMPLETED, FAILED, REQUESTED, TIMEOUT, WORKFLOW_TERMINAL
 
 SERIALIZED_TERMINAL = (COMPLETED, FAILED)  # H5 checks only these two
 

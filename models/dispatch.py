@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.graph import Node
-from models.guards import Guards
-from models.ops import (
+from racesim.models.graph import Node
+from racesim.models.guards import Guards
+from racesim.models.ops import (
     InsertDispatchKey,
     InsertExecution,
     Publish,
@@ -22,8 +22,8 @@ from models.ops import (
     Sleep,
     StoreError,
 )
-from models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Message, WorkflowTask
-from models.statuses import REQUESTED
+from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Message, WorkflowTask
+from racesim.models.statuses import REQUESTED
 
 KEY_POLLS = 20  # DISPATCH_TX: poll a half-created key up to 20 x 50 ms
 KEY_POLL_SECONDS = 0.05

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.guards import Guards
-from models.ops import (
+from racesim.models.guards import Guards
+from racesim.models.ops import (
     Ack,
     CasExecutionStatus,
     Consume,
@@ -17,8 +17,8 @@ from models.ops import (
     StoreError,
     WriteExecutionRow,
 )
-from models.rows import WORKER_DISPATCH, Delivery, Message, worker_queue
-from models.statuses import REQUESTED, SCHEDULED, SCHEDULING
+from racesim.models.rows import WORKER_DISPATCH, Delivery, Message, worker_queue
+from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 
 STALE_CLAIM_SECONDS = 30.0
 

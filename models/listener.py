@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.advance import advance_workflow
-from models.guards import Guards
-from models.ops import Ack, Consume, Nack, ReadExecution, StoreError
-from models.rows import Delivery
+from racesim.models.advance import advance_workflow
+from racesim.models.guards import Guards
+from racesim.models.ops import Ack, Consume, Nack, ReadExecution, StoreError
+from racesim.models.rows import Delivery
 
 
 def completion_listener(guards: Guards, consumer: str) -> Generator:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.rows import ExecRow, Message, WorkflowTask
+from racesim.models.rows import ExecRow, Message, WorkflowTask
 
 
 @dataclass(slots=True)

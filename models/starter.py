@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.dispatch import dispatch
-from models.graph import Graph
-from models.guards import Guards
-from models.ops import (
+from racesim.models.dispatch import dispatch
+from racesim.models.graph import Graph
+from racesim.models.guards import Guards
+from racesim.models.ops import (
     InsertExecution,
     InsertWorkflowExecution,
     SetExecutionStatus,
     StoreError,
     UpdateWorkflowExecution,
 )
-from models.statuses import COMPLETED, RUNNING
+from racesim.models.statuses import COMPLETED, RUNNING
 
 
 def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Generator:

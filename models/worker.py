@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from models.ops import Consume, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
-from models.rows import (
+from racesim.models.ops import Consume, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
+from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
     STATUS_CHANGED,
@@ -13,7 +13,7 @@ from models.rows import (
     Delivery,
     Message,
 )
-from models.statuses import COMPLETED, FAILED, RUNNING
+from racesim.models.statuses import COMPLETED, FAILED, RUNNING
 
 
 def worker_slot(consumer: str) -> Generator:

@@ -11,9 +11,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from models.guards import NAMED_SETS, SWITCHES, Guards
-from scenarios import loader
-from sim.config import FAULTS, Deployment, Faults
+from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
+from racesim.scenarios import loader
+from racesim.sim.config import FAULTS, Deployment, Faults
 
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())

@@ -67,7 +67,7 @@ class ExpectItem(pytest.Item):
         self.index = index
 
     def runtest(self) -> None:
-        from racesim.expectations import evaluate
+        from racesim.engine.expectations import evaluate
 
         opt = self.config.getoption
         one = replace(self.scenario, expect=[self.scenario.expect[self.index]])

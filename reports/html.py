@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from racesim.engine.runner import RunResult, Summary
+from racesim.reports.perfetto import actor_order, atomic_write
+from racesim.reports.terminal import duplicate_marks
+from racesim.sim import happens_before as hb
+from racesim.sim.stats import wilson_interval
+from racesim.sim.trace import Event, events
 
 import racesim
-from racesim.runner import RunResult, Summary
-from reports.perfetto import actor_order, atomic_write
-from reports.terminal import duplicate_marks
-from sim import happens_before as hb
-from sim.stats import wilson_interval
-from sim.trace import Event, events
 
 MAX_EVENTS = 1500  # events drawn per run; the rest are summarised on the page
 MAX_WINDOWS = 4  # race windows explained in full; the others are listed in one line each
@@ -521,7 +521,7 @@ def context(*, title: str, command: str, summaries: list[Summary], failing: RunR
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.PackageLoader("racesim.reports", "templates"),
         autoescape=True,  # every name in the page comes from user scenario files
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

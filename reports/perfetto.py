@@ -13,9 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from racesim.runner import RunResult
-from sim.happens_before import message_links
-from sim.trace import events
+from racesim.engine.runner import RunResult
+from racesim.sim.happens_before import message_links
+from racesim.sim.trace import events
 
 PID = 1
 

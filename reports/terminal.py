@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from racesim.engine.runner import RunResult, Summary
+from racesim.sim.trace import Event, events
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from racesim.runner import RunResult, Summary
-from sim.trace import Event, events
 
 
 def summary_table(summaries: list[Summary], title: str) -> Table:
@@ -46,7 +45,7 @@ def summary_table(summaries: list[Summary], title: str) -> Table:
 
 def matrix_table(summaries: list[Summary], title: str) -> Table:
     """Rows = guard sets, columns = deployments; a cell: dup runs / runs, 95% CI, other counts."""
-    from sim.stats import wilson_interval
+    from racesim.sim.stats import wilson_interval
 
     deployments: list = []
     for s in summaries:

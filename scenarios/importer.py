@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from models.graph import CUSTOM, classify_when
-from scenarios import schema
-from scenarios.schema import Document, ScenarioError, show
+from racesim.models.graph import CUSTOM, classify_when
+from racesim.scenarios import schema
+from racesim.scenarios.schema import Document, ScenarioError, show
 
 DEFAULT_ITEMS = 3  # a with_items template has no count before run time
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.graph import Graph, Node, Transition, classify_when
-from scenarios import schema
-from scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
-from sim.config import Deployment, Faults, TaskOutcome
-from sim.timing import TimingModel
+from racesim.models.graph import Graph, Node, Transition, classify_when
+from racesim.scenarios import schema
+from racesim.scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
+from racesim.sim.config import Deployment, Faults, TaskOutcome
+from racesim.sim.timing import TimingModel
 
 CATALOG = Path(__file__).resolve().parent
 
@@ -27,7 +27,7 @@ class Scenario:
     faults: Faults = Faults()
     outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
     runs: int = 1000
-    expect: list[dict] = field(default_factory=list)  # racesim.expectations entries
+    expect: list[dict] = field(default_factory=list)  # racesim.engine.expectations entries
     path: str = ""
     workflow_ref: str = "workflow"
 

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-
-from models.guards import Guards
-from sim.config import FAULTS, Deployment, Faults
-from sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
+from racesim.models.guards import Guards
+from racesim.sim.config import FAULTS, Deployment, Faults
+from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
 # Size limits: a hostile file is refused before it can cost memory or hours of CPU.
 MAX_FILE_BYTES = 1_000_000
@@ -44,7 +43,7 @@ DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SCENARIO_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 
-# expect-block vocabulary, mirrored from racesim.expectations (importing it here would be circular:
+# expect-block vocabulary, mirrored from racesim.engine.expectations (importing it here would be circular:
 # expectations imports the loader); tests/test_scenarios.py asserts the two stay equal.
 METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
 EXPECT_DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from models.rows import Delivery, Message
+from racesim.models.rows import Delivery, Message
 
 
 @dataclass(slots=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.graph import Graph, fires
-from models.rows import ExecRow, WorkflowRow
-from models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
+from racesim.models.graph import Graph, fires
+from racesim.models.rows import ExecRow, WorkflowRow
+from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
 
 
 @dataclass(slots=True)

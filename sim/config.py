@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.graph import Graph
-from models.guards import Guards
-from sim.timing import TimingModel
+from racesim.models.graph import Graph
+from racesim.models.guards import Guards
+from racesim.sim.timing import TimingModel
 
 # Fault names (kebab-case, as on the command line) and where each strikes.
 FAULTS: dict[str, str] = {

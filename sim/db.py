@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import deque
 from itertools import repeat
 
-from models import ops
-from models.ops import StoreError
-from models.rows import ExecRow, WorkflowRow
-from models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
+from racesim.models import ops
+from racesim.models.ops import StoreError
+from racesim.models.rows import ExecRow, WorkflowRow
+from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
 
 BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
 

@@ -6,8 +6,8 @@ The models never see this module; they just have a round trip fail or never retu
 
 from __future__ import annotations
 
-from models.ops import Op, StoreError
-from sim.config import Faults
+from racesim.models.ops import Op, StoreError
+from racesim.sim.config import Faults
 
 CRASH_WORKER = "crash-worker"
 CRASH_EXECUTOR = "crash-executor"

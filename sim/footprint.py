@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models import ops
-from models.ops import Op
+from racesim.models import ops
+from racesim.models.ops import Op
 
 Resource = tuple
 Footprint = tuple[frozenset[Resource], frozenset[Resource]]  # (reads, writes)

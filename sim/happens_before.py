@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 import networkx as nx
-
-from sim.trace import Event, events
+from racesim.sim.trace import Event, events
 
 HB_KINDS = ("po", "msg", "wr")
 

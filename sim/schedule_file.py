@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sim.config import Deployment
+from racesim.sim.config import Deployment
 
 FORMAT = "racesim-schedule/1"
 MAX_BYTES = 20 * 1024 * 1024

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from models.graph import Graph, Node
-from sim.checkers import Verdict
-from sim.choices import ChoiceSource
-from sim.config import RunConfig
+from racesim.models.graph import Graph, Node
+from racesim.sim.checkers import Verdict
+from racesim.sim.choices import ChoiceSource
+from racesim.sim.config import RunConfig
 
 
 class PickSource(ChoiceSource):

@@ -19,7 +19,7 @@ import hashlib
 import marshal
 from typing import NamedTuple
 
-from models.rows import Delivery, ExecRow, WorkflowRow
+from racesim.models.rows import Delivery, ExecRow, WorkflowRow
 
 Record = tuple  # (time, actor, step, op, args, result)
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from heapq import heappop, heappush
 
 import simpy
-
-from models import ops
-from models.execution_scheduler import execution_scheduler
-from models.listener import completion_listener
-from models.ops import Op, StoreError
-from models.rows import (
+from racesim.models import ops
+from racesim.models.execution_scheduler import execution_scheduler
+from racesim.models.listener import completion_listener
+from racesim.models.ops import Op, StoreError
+from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
     REQUESTS_QUEUE,
@@ -27,16 +26,16 @@ from models.rows import (
     Delivery,
     worker_queue,
 )
-from models.starter import start_workflow
-from models.worker import worker_slot
-from sim.broker import Consumer, SimBroker
-from sim.choices import ChoiceSource
-from sim.config import RunConfig, TaskOutcome
-from sim.db import SimDB
-from sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
-from sim.schedulers.random_timing import RandomTiming
-from sim.trace import SUMMARIES as _SUMMARIES
-from sim.trace import Record
+from racesim.models.starter import start_workflow
+from racesim.models.worker import worker_slot
+from racesim.sim.broker import Consumer, SimBroker
+from racesim.sim.choices import ChoiceSource
+from racesim.sim.config import RunConfig, TaskOutcome
+from racesim.sim.db import SimDB
+from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
+from racesim.sim.schedulers.random_timing import RandomTiming
+from racesim.sim.trace import SUMMARIES as _SUMMARIES
+from racesim.sim.trace import Record
 
 
 class Actor:

@@ -1,8 +1,7 @@
 import pytest
-
-from models.guards import Guards
-from racesim.runner import config_for
-from scenarios.loader import load
+from racesim.engine.runner import config_for
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import load
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,11 @@ import os
 import shutil
 
 import pytest
+from racesim.engine.runner import config_for, run_one
+from racesim.models.guards import Guards
+from racesim.reports import html
+from racesim.reports.terminal import duplicate_marks
 from test_html_report import HOSTILE_TASK, first_failing, hostile_scenario
-
-from models.guards import Guards
-from racesim.runner import config_for, run_one
-from reports import html
-from reports.terminal import duplicate_marks
 
 CHROMIUM = os.environ.get("RACESIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -129,3 +128,5 @@ def test_big_report_opens(browser, tmp_path):
     assert page.locator('svg.lanes[data-role="failing"] circle.ev').count() == html.MAX_EVENTS
     assert page.get_by_text(f"cap {html.MAX_EVENTS}").count() > 0
     page.close()
+
+pytestmark = pytest.mark.services  # Chromium

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from racesim.scenarios import loader
 
 from racesim.commands.check import load_scenario
 from racesim.options import InputError
-from scenarios import loader
 
 SEED = Path(loader.CATALOG) / "with-items-fanin.yaml"
 

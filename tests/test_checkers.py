@@ -1,9 +1,9 @@
 """The checker reports planted findings, and only those."""
 
-from models.graph import Graph, Node, Transition, classify_when
-from models.rows import ExecRow, WorkflowRow, WorkflowTask
-from models.statuses import COMPLETED, RUNNING
-from sim.checkers import check
+from racesim.models.graph import Graph, Node, Transition, classify_when
+from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
+from racesim.models.statuses import COMPLETED, RUNNING
+from racesim.sim.checkers import check
 
 
 def graph():

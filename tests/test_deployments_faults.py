@@ -5,11 +5,10 @@ import sys
 from dataclasses import replace
 
 import pytest
-
-from models.guards import Guards
-from racesim.runner import config_for, run_one, sweep
-from sim.config import Deployment, Faults
-from sim.trace import events
+from racesim.engine.runner import config_for, run_one, sweep
+from racesim.models.guards import Guards
+from racesim.sim.config import Deployment, Faults
+from racesim.sim.trace import events
 
 TWO_REPLICAS = Deployment(replicas=2)
 THREE_LISTENERS = Deployment(listeners=3)

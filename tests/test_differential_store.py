@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install -e '.[live]')")
 
-from live import pg_store  # noqa: E402
-from live.pg_store import PgStore, exec_row, task_json, workflow_row  # noqa: E402
-from models import ops  # noqa: E402
-from models.rows import ExecRow, WorkflowRow, WorkflowTask  # noqa: E402
-from models.statuses import (  # noqa: E402
+from racesim.live import pg_store  # noqa: E402
+from racesim.live.pg_store import PgStore, exec_row, task_json, workflow_row  # noqa: E402
+from racesim.models import ops  # noqa: E402
+from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask  # noqa: E402
+from racesim.models.statuses import (  # noqa: E402
     ABANDONED,
     ALL,
     CANCELLED,
@@ -34,7 +34,7 @@ from models.statuses import (  # noqa: E402
     RUNNING,
     SCHEDULED,
 )
-from sim.db import SimDB  # noqa: E402
+from racesim.sim.db import SimDB  # noqa: E402
 
 STATUSES = list(ALL)
 WF_STATUSES = [RUNNING, COMPLETED, FAILED, CANCELLED]
@@ -417,7 +417,7 @@ def test_simulated_store_agrees_with_postgresql(pg, case: tuple[State, Params]) 
 # ---- a test of the test --------------------------------------------------------------------------
 def test_a_mutated_predicate_is_caught(pg, monkeypatch: pytest.MonkeyPatch) -> None:
     """Count ``abandoned`` as finished in SimDB's P6e; the differential check must notice."""
-    from models.statuses import FINISHED
+    from racesim.models.statuses import FINISHED
 
     def wrong_remaining(self: SimDB, session: int, op: ops.CountRemaining) -> int:
         finished = (*FINISHED, ABANDONED)
@@ -434,3 +434,5 @@ def test_a_mutated_predicate_is_caught(pg, monkeypatch: pytest.MonkeyPatch) -> N
 
     with pytest.raises(AssertionError, match="CountRemaining"):
         mutated()
+
+pytestmark = pytest.mark.services  # PostgreSQL

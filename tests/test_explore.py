@@ -8,14 +8,14 @@ import sys
 from dataclasses import replace
 
 import pytest
+from racesim.engine.exploration import estimate_length, explore_dfs, failing_check, schedule_of, shrink_run
+from racesim.engine.runner import config_for, run_one
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import load
+from racesim.sim import schedule_file
+from racesim.sim.shrink import deviations, finding_of, same_finding
 
-from models.guards import Guards
 from racesim.commands.explore import replay_file
-from racesim.exploration import estimate_length, explore_dfs, failing_check, schedule_of, shrink_run
-from racesim.runner import config_for, run_one
-from scenarios.loader import load
-from sim import schedule_file
-from sim.shrink import deviations, finding_of, same_finding
 
 # scenarios/fanin-2x2.yaml: 2 items, both requested at once, one worker with 2 slots, one
 # listener: small enough to reason about by hand. Unguarded, the listener sees remaining = 0 once per completion processed after

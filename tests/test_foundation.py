@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from racesim.runner import run_one, sweep
+from racesim.engine.runner import run_one, sweep
 
 
 def test_unguarded_duplicates_validate_within_1000_runs(config):
@@ -32,9 +32,9 @@ def test_same_seed_same_digest_in_process(config):
 
 
 SNIPPET = """
-from models.guards import Guards
-from racesim.runner import config_for, run_one, sweep
-from scenarios.loader import load
+from racesim.models.guards import Guards
+from racesim.engine.runner import config_for, run_one, sweep
+from racesim.scenarios.loader import load
 sc = load("with-items-fanin")
 print(run_one(config_for(sc, Guards.parse("none")), 7).digest, sweep(config_for(sc, Guards.parse("both")), 1, 20).digest)
 """

@@ -7,14 +7,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from racesim.models.graph import CUSTOM, classify_when
+from racesim.scenarios import loader
 
-from models.graph import CUSTOM, classify_when
 from racesim.cli import cli
-from scenarios import loader
 
 SEEDS = [yaml.safe_load(p.read_text()) for p in loader.catalog()]
 WORKDIR = Path(tempfile.mkdtemp(prefix="racesim-fuzz-"))
@@ -119,6 +120,7 @@ def mutant(draw) -> bytes:
 COUNTER = iter(range(10**9))
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutant())
 def test_mutated_scenario_is_refused_with_one_line(content):

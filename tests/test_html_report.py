@@ -7,15 +7,14 @@ import re
 from dataclasses import replace
 
 import pytest
-
-from models.graph import Graph, Node
-from models.guards import Guards
-from racesim.runner import RunResult, config_for, run_one, sweep
-from reports import html, perfetto
-from reports.terminal import duplicate_marks
-from scenarios.loader import Scenario, ScenarioError, from_dict
-from sim import happens_before as hb
-from sim.config import Deployment
+from racesim.engine.runner import RunResult, config_for, run_one, sweep
+from racesim.models.graph import Graph, Node
+from racesim.models.guards import Guards
+from racesim.reports import html, perfetto
+from racesim.reports.terminal import duplicate_marks
+from racesim.scenarios.loader import Scenario, ScenarioError, from_dict
+from racesim.sim import happens_before as hb
+from racesim.sim.config import Deployment
 
 HOSTILE_TASK = "<script>alert(1)</script>"
 HOSTILE_ITEMS = "it\"em's & <b>items</b>"

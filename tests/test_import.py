@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from racesim.models.graph import ALWAYS, CUSTOM, FAILED_KIND, SUCCEEDED, TIMED_OUT
+from racesim.scenarios import loader
 
-from models.graph import ALWAYS, CUSTOM, FAILED_KIND, SUCCEEDED, TIMED_OUT
 from racesim.cli import cli
-from scenarios import loader
 
 DATA = Path(__file__).parent / "data" / "attune"
 

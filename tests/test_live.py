@@ -14,11 +14,11 @@ import pytest
 pytest.importorskip("psycopg", reason="psycopg not installed (pip install -e '.[live]')")
 pytest.importorskip("pika", reason="pika not installed (pip install -e '.[live]')")
 
-from live import amqp, pg_store  # noqa: E402
-from live.driver import APP_PREFIX, Gates, gates_from_records, replay_schedule, run_live  # noqa: E402
-from models.guards import Guards  # noqa: E402
-from racesim.runner import run_one, with_guards  # noqa: E402
-from sim import schedule_file  # noqa: E402
+from racesim.engine.runner import run_one, with_guards  # noqa: E402
+from racesim.live import amqp, pg_store  # noqa: E402
+from racesim.live.driver import APP_PREFIX, Gates, gates_from_records, replay_schedule, run_live  # noqa: E402
+from racesim.models.guards import Guards  # noqa: E402
+from racesim.sim import schedule_file  # noqa: E402
 
 RUNS = 50
 
@@ -42,7 +42,7 @@ def services() -> None:
 @pytest.fixture(scope="module")
 def schedule(tmp_path_factory, fanin) -> str:
     """A failing schedule recorded from the simulator: the first seed that duplicates `validate`."""
-    from racesim.runner import config_for
+    from racesim.engine.runner import config_for
 
     config = config_for(fanin, Guards.parse("none"))
     for seed in range(1, 200):
@@ -114,7 +114,7 @@ def test_unguarded_duplicates_live_and_serialized_does_not(services, schedule) -
 
 
 def test_a_failed_run_still_cleans_up(services, config, monkeypatch) -> None:
-    from live import driver
+    from racesim.live import driver
 
     def broken(*args, **kwargs):
         raise RuntimeError("checker exploded")
@@ -123,3 +123,5 @@ def test_a_failed_run_still_cleans_up(services, config, monkeypatch) -> None:
     with pytest.raises(RuntimeError, match="checker exploded"):
         run_live(config("none"), seed=1)
     assert _leftovers() == ([], [])
+
+pytestmark = pytest.mark.services  # PostgreSQL and RabbitMQ

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-
-from models.guards import Guards
-from racesim.parallel import chunks, run_sweeps
-from racesim.runner import config_for
+from racesim.engine.parallel import chunks, run_sweeps
+from racesim.engine.runner import config_for
+from racesim.models.guards import Guards
 
 
 def racesim(*args: str, hashseed: str = "0") -> subprocess.CompletedProcess[str]:

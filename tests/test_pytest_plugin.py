@@ -8,8 +8,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import yaml
-
-from scenarios import loader
+from racesim.scenarios import loader
 
 SEED = Path(loader.CATALOG) / "with-items-fanin.yaml"
 # The pytest11 entry point loads the plugin once the package is (re)installed (.ci/run does);

@@ -1,9 +1,8 @@
 """Every catalog scenario loads, runs, and its expect block holds (each entry at its own runs)."""
 
 import pytest
-
-from racesim import expectations
-from scenarios import loader, schema
+from racesim.engine import expectations
+from racesim.scenarios import loader, schema
 
 CATALOG = loader.catalog()
 REQUIRED = {

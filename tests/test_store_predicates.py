@@ -1,10 +1,9 @@
 """Each query of the simulated store, with exactly the spec's predicate (spec 2.2, 4.1)."""
 
 import pytest
-
-from models import ops
-from models.rows import WorkflowTask
-from models.statuses import (
+from racesim.models import ops
+from racesim.models.rows import WorkflowTask
+from racesim.models.statuses import (
     ABANDONED,
     ALL,
     CANCELLED,
@@ -16,7 +15,7 @@ from models.statuses import (
     SCHEDULING,
     TIMEOUT,
 )
-from sim.db import SimDB
+from racesim.sim.db import SimDB
 
 
 def make_db(statuses, task="t", index=True):

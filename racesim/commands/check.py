@@ -12,13 +12,13 @@ from dataclasses import replace
 
 import click
 
-from racesim.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
+from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
 from racesim.options import MAX_RUNS, InputError, progress_bar
-from reports import junit
-from scenarios import loader
-from scenarios.loader import Scenario
-from sim.config import Faults
-from sim.schedulers import STRATEGIES
+from racesim.reports import junit
+from racesim.scenarios import loader
+from racesim.scenarios.loader import Scenario
+from racesim.sim.config import Faults
+from racesim.sim.schedulers import STRATEGIES
 
 
 def load_scenario(name: str) -> Scenario:

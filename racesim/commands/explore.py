@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from models.guards import Guards
-from racesim.exploration import (
+from racesim.engine.exploration import (
     estimate_length,
     explore_dfs,
     failing_check,
@@ -17,6 +16,9 @@ from racesim.exploration import (
     schedule_of,
     shrink_run,
 )
+from racesim.engine.parallel import run_sweeps
+from racesim.engine.runner import RunResult, Summary, config_for, run_one
+from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
@@ -29,15 +31,13 @@ from racesim.options import (
     _stdout,
     progress_bar,
 )
-from racesim.parallel import run_sweeps
-from racesim.runner import RunResult, Summary, config_for, run_one
-from reports import terminal
-from scenarios.loader import Scenario
-from sim import schedule_file
-from sim.choices import ReplayMismatch
-from sim.config import Faults, RunConfig
-from sim.schedulers.dfs import SearchResult
-from sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
+from racesim.reports import terminal
+from racesim.scenarios.loader import Scenario
+from racesim.sim import schedule_file
+from racesim.sim.choices import ReplayMismatch
+from racesim.sim.config import Faults, RunConfig
+from racesim.sim.schedulers.dfs import SearchResult
+from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
 
 MAX_SCHEDULES = 10_000_000
 
@@ -216,7 +216,7 @@ def explore(
             out.print(f"saved {path}")
         out.print(f"digest {summary.digest}")
     if html_path:
-        from reports import html
+        from racesim.reports import html
 
         html.write_report(
             html_path, title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None
@@ -311,7 +311,7 @@ def replay(file, html_path, as_json) -> None:
     else:
         terminal.print_trace(_stdout(), result)
     if html_path:
-        from reports import html
+        from racesim.reports import html
 
         html.write_report(
             html_path,

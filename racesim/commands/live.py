@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import click
 
+from racesim.engine.runner import config_for
 from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout
-from racesim.runner import config_for
 
 
 @click.command()
@@ -27,7 +27,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
     """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
     (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
     try:
-        from live.driver import LiveSettings, replay_schedule, run_live
+        from racesim.live.driver import LiveSettings, replay_schedule, run_live
     except ImportError as exc:
         raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
     _check_runs(runs)

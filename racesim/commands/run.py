@@ -9,9 +9,11 @@ from pathlib import Path
 
 import click
 
-from models.guards import MATRIX_SETS, Guards
-from racesim.exploration import scenario_ref, schedule_of
-from racesim.matrix import candidate_sets, cell_json, minimal_guard_set
+from racesim.engine.exploration import scenario_ref, schedule_of
+from racesim.engine.matrix import candidate_sets, cell_json, minimal_guard_set
+from racesim.engine.parallel import run_sweeps
+from racesim.engine.runner import Summary, config_for, run_one
+from racesim.models.guards import MATRIX_SETS, Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
@@ -27,10 +29,8 @@ from racesim.options import (
     progress_bar,
     with_options,
 )
-from racesim.parallel import run_sweeps
-from racesim.runner import Summary, config_for, run_one
-from reports import terminal
-from scenarios import loader
+from racesim.reports import terminal
+from racesim.scenarios import loader
 
 
 @click.command("list")
@@ -48,11 +48,11 @@ SAVE_CAP = 20
 def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast) -> None:
     """Write the optional HTML report and Perfetto trace for a sweep or a single run."""
     if html_path:
-        from reports import html
+        from racesim.reports import html
 
         html.write_report(html_path, title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
     if trace_json and failing is not None:
-        from reports import perfetto
+        from racesim.reports import perfetto
 
         perfetto.write_trace(trace_json, failing)
 
@@ -236,7 +236,7 @@ def matrix(
 
 def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
     """Re-run each failing seed with recording on and save its schedule file."""
-    from sim import schedule_file
+    from racesim.sim import schedule_file
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,8 @@ from typing import NoReturn
 
 import click
 
-from scenarios import importer, loader
-from scenarios.schema import ScenarioError
+from racesim.scenarios import importer, loader
+from racesim.scenarios.schema import ScenarioError
 
 
 def _refuse(line: str) -> NoReturn:

@@ -1,10 +1,10 @@
 """Scheduling strategies: one interface (``base.Scheduler``), one file per strategy."""
 
-from sim.schedulers.base import Scheduler
-from sim.schedulers.dfs import DFS
-from sim.schedulers.pct import PCT
-from sim.schedulers.random_timing import RandomTiming
-from sim.schedulers.replay import Replay
+from racesim.sim.schedulers.base import Scheduler
+from racesim.sim.schedulers.dfs import DFS
+from racesim.sim.schedulers.pct import PCT
+from racesim.sim.schedulers.random_timing import RandomTiming
+from racesim.sim.schedulers.replay import Replay
 
 STRATEGIES: dict[str, type[Scheduler]] = {"random": RandomTiming, "replay": Replay, "pct": PCT, "dfs": DFS}
 

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.world import Actor, World
+    from racesim.sim.world import Actor, World
 
 
 class Scheduler(ABC):

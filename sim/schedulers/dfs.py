@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sim.footprint import Context, Footprint, dependent, footprint
-from sim.schedulers.base import ControlledScheduler
+from racesim.sim.footprint import Context, Footprint, dependent, footprint
+from racesim.sim.schedulers.base import ControlledScheduler
 
 
 class Nondeterminism(RuntimeError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 
-from sim.schedulers.base import ControlledScheduler
+from racesim.sim.schedulers.base import ControlledScheduler
 
 
 class PCT(ControlledScheduler):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from itertools import count
 
-from sim.schedulers.base import Scheduler
+from racesim.sim.schedulers.base import Scheduler
 
 
 class RandomTiming(Scheduler):

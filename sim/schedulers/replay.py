@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.schedulers.base import ControlledScheduler
+from racesim.sim.schedulers.base import ControlledScheduler
 
 
 class Replay(ControlledScheduler):

@@ -6,14 +6,14 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from models.guards import Guards
-from scenarios.loader import Scenario
-from sim.checkers import Verdict, check
-from sim.choices import ChoiceSource, ReplaySource
-from sim.config import Deployment, Faults, RunConfig
-from sim.schedulers import STRATEGIES
-from sim.trace import digest
-from sim.world import RunOutput, World
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import Scenario
+from racesim.sim.checkers import Verdict, check
+from racesim.sim.choices import ChoiceSource, ReplaySource
+from racesim.sim.config import Deployment, Faults, RunConfig
+from racesim.sim.schedulers import STRATEGIES
+from racesim.sim.trace import digest
+from racesim.sim.world import RunOutput, World
 
 
 def config_for(

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 
-from models.guards import Guards
-from racesim.parallel import run_sweeps
-from racesim.runner import Summary, config_for
-from scenarios.loader import Scenario
-from sim.config import Deployment, Faults
-from sim.stats import wilson_interval
+from racesim.engine.parallel import run_sweeps
+from racesim.engine.runner import Summary, config_for
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import Scenario
+from racesim.sim.config import Deployment, Faults
+from racesim.sim.stats import wilson_interval
 
 SAFETY = ("duplicates", "lost_updates", "wrong_outcomes")
 LIVENESS = ("missed", "stuck")

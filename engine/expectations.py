@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from models.guards import Guards
-from racesim.parallel import run_sweeps
-from racesim.runner import Summary, config_for
-from scenarios.loader import CATALOG, Scenario
-from sim.config import Faults
+from racesim.engine.parallel import run_sweeps
+from racesim.engine.runner import Summary, config_for
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import CATALOG, Scenario
+from racesim.sim.config import Faults
 
 METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
 DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
-from racesim.runner import RunResult, Summary, run_one, sweep
-from sim.checkers import Verdict
-from sim.config import RunConfig
+from racesim.engine.runner import RunResult, Summary, run_one, sweep
+from racesim.sim.checkers import Verdict
+from racesim.sim.config import RunConfig
 
 # Runs per chunk: small enough to balance two workers and move the progress bar about
 # every half second, large enough that pickling a config per chunk is noise.

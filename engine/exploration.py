@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from racesim.runner import RunResult, run_one, run_with
-from scenarios.loader import Scenario
-from sim import schedule_file
-from sim.choices import ChoiceSource
-from sim.config import RunConfig
-from sim.schedulers.dfs import DFS, SearchResult, search
-from sim.schedulers.replay import Replay
-from sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
+from racesim.engine.runner import RunResult, run_one, run_with
+from racesim.scenarios.loader import Scenario
+from racesim.sim import schedule_file
+from racesim.sim.choices import ChoiceSource
+from racesim.sim.config import RunConfig
+from racesim.sim.schedulers.dfs import DFS, SearchResult, search
+from racesim.sim.schedulers.replay import Replay
+from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
 
 
 def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
