@@ -6,13 +6,15 @@ benchmarks/explore_bench.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from racesim.engine.runner import RunResult, run_one, run_with
+from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, RunResult, run_one, run_with
 from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.findings import fails
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
@@ -51,11 +53,13 @@ def explore_dfs(
     )
 
 
-def failing_check(task: str | None):
-    """What counts as failing: any duplicate dispatch, or one of ``task``."""
-    if task is None:
-        return lambda r: r.verdict.duplicate_dispatches > 0
-    return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
+def failing_check(task: str | None, fail_on: FailOn | None = None) -> Callable[[RunResult], bool]:
+    """What counts as failing: a run failing under ``fail_on`` (default: every safety
+    finding); with ``task`` (explore --task), a duplicate dispatch or re-run of that task."""
+    if fail_on is None:
+        fail_on = DEFAULT_FAIL_ON if task is None else (("duplicate_dispatch", task), ("item_rerun", task))
+    chosen = fail_on
+    return lambda r: fails(r.verdict.results, chosen)
 
 
 ITEM_SEARCH_SEEDS = 200
@@ -95,7 +99,13 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
 
 
 def schedule_of(
-    scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
+    scenario_ref: str,
+    config: RunConfig,
+    strategy: str,
+    params: dict,
+    seed: int,
+    result: RunResult,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> schedule_file.ScheduleFile:
     """A schedule file for ``result``, with the run's with_items counts (shrinking may cut them)."""
     return schedule_file.ScheduleFile(
@@ -107,7 +117,7 @@ def schedule_of(
         params=params,
         seed=seed,
         choices=result.output.choices,
-        finding=finding_of(result.verdict),
+        finding=finding_of(result.verdict, fail_on),
         digest=result.digest,
         items=item_counts(config),
     )

@@ -8,8 +8,20 @@ from dataclasses import replace
 
 import click
 
-from racesim.engine.runner import config_for
-from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout
+from racesim.engine.runner import Summary, config_for
+from racesim.options import (
+    GUARD_HELP,
+    InputError,
+    _check_runs,
+    _deployment,
+    _fail_on,
+    _guards,
+    _scenario,
+    _stdout,
+    fail_on_option,
+)
+from racesim.reports import terminal
+from racesim.sim.findings import fails
 
 
 @click.command()
@@ -20,10 +32,11 @@ from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _g
 @click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (worker durations and outcomes).")
 @click.option("--from-schedule", "schedule", default=None, help="Inject the delays a saved failing schedule implies.")
 @click.option("--time-scale", type=float, default=0.05, show_default=True, help="Wall seconds per simulated second of work.")
-@click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
+@click.option("--stop-at-first", is_flag=True, help="Stop after the first run failing under --fail-on.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
-def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
+@fail_on_option
+def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, fail_on) -> None:
     """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
     (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
     try:
@@ -35,6 +48,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
     g = _guards(guards)
     sc = _scenario(scenario)
+    chosen = _fail_on(fail_on, sc)
     gates = None
     sim_line = ""
     if schedule:
@@ -55,6 +69,8 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
     totals = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
               "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
+    # lost_update is "unknown" live: PostgreSQL does not record what each write overwrote
+    summary = Summary(sc.name, g.name, 0, seed, config.deployment, config.faults, "live")
     started = time.monotonic()
     for i in range(runs):
         try:
@@ -62,6 +78,8 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         except Exception as exc:  # services down or a failed run: one line, exit 2
             raise InputError(f"live run {i + 1}: {type(exc).__name__}: {exc}") from None
         v = result.verdict
+        summary.add_verdict(seed + i, v)
+        summary.runs += 1
         totals["runs"] += 1
         totals["duplicate_dispatches"] += v.duplicate_dispatches
         totals["missed_dispatches"] += v.missed_dispatches
@@ -74,13 +92,16 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         )
         if v.duplicate_dispatches:
             totals["runs_with_duplicates"] += 1
+        if fails(v.results, chosen):
             if totals["first_failing_run"] is None:
                 totals["first_failing_run"] = i + 1
             if stop_at_first:
                 break
     seconds = time.monotonic() - started
-    data = {"scenario": sc.name, "guards": g.name, "replicas": config.deployment.replicas, "from_schedule": schedule,
-            **totals, "seconds": round(seconds, 3), "runs_per_second": round(totals["runs"] / seconds, 3)}  # fmt: skip
+    data = summary.to_json(chosen, command="live")
+    data["digest"] = None  # live runs have no trace to digest
+    data.update({"replicas": config.deployment.replicas, "from_schedule": schedule, **totals,
+                 "seconds": round(seconds, 3), "runs_per_second": round(totals["runs"] / seconds, 3)})  # fmt: skip
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
@@ -95,7 +116,8 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
             f"stuck {t['stuck_workflows']}, {data['runs_per_second']} runs/s"
             + (f", {t['gate_timeouts']} gate timeout(s)" if t["gate_timeouts"] else "")
         )
-    if expect_zero and totals["duplicate_dispatches"]:
+        terminal.print_headlines(out, summary, chosen)
+    if expect_zero and totals["first_failing_run"] is not None:
         raise SystemExit(1)
 
 

@@ -12,7 +12,7 @@ import click
 from racesim.engine.exploration import scenario_ref, schedule_of
 from racesim.engine.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.engine.parallel import run_sweeps
-from racesim.engine.runner import Summary, config_for, run_one
+from racesim.engine.runner import DEFAULT_FAIL_ON, SCHEMA_VERSION, Summary, config_for, deployment_json, run_one
 from racesim.models.guards import MATRIX_SETS, Guards
 from racesim.options import (
     FAULT_HELP,
@@ -20,17 +20,20 @@ from racesim.options import (
     InputError,
     _check_runs,
     _deployment,
+    _fail_on,
     _faults,
     _guards,
     _int_list,
     _scenario,
     _stdout,
     deployment_options,
+    fail_on_option,
     progress_bar,
     with_options,
 )
 from racesim.reports import terminal
 from racesim.scenarios import loader
+from racesim.sim.findings import describe_fail_on, fails
 
 
 @click.command("list")
@@ -57,20 +60,21 @@ def _report_outputs(html_path, trace_json, title, command, summaries, failing, c
         perfetto.write_trace(trace_json, failing)
 
 
-def first_failing_pair(summaries, configs, seed):
-    """The first failing run across the sweep, and the same seed under a guard set that
-    prevents it: a clean cell of the sweep with the same deployment, else ``serialized``."""
+def first_failing_pair(summaries, configs, seed, fail_on=DEFAULT_FAIL_ON):
+    """The first run failing under ``fail_on`` across the sweep, and the same seed under a
+    guard set that prevents it: a clean cell of the sweep with the same deployment, else
+    ``serialized``."""
     for summary, config in zip(summaries, configs, strict=True):
-        if summary.first_failing_seed is None:
+        failing_seed = summary.first_failing(fail_on)
+        if failing_seed is None:
             continue
-        failing_seed = summary.first_failing_seed
         failing = run_one(config, failing_seed, record=True)
         for other, other_config in zip(summaries, configs, strict=True):
             same_place = other_config.deployment == config.deployment and other_config.faults == config.faults
-            if other.runs_with_duplicates == 0 and same_place:
+            if other.first_failing(fail_on) is None and same_place:
                 return failing, run_one(other_config, failing_seed, record=True)
         contrast = run_one(replace(config, guards=Guards.parse("serialized")), failing_seed, record=True)
-        return failing, (contrast if not contrast.verdict.duplicate_dispatches else None)
+        return failing, (None if fails(contrast.verdict.results, fail_on) else contrast)
     return None, None
 
 
@@ -82,7 +86,8 @@ def first_failing_pair(summaries, configs, seed):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--trace", is_flag=True, help="Print the interleaving of the first run, one line per event.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
-@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
+@fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
@@ -102,6 +107,7 @@ def run(
     trace,
     faults,
     expect_zero,
+    fail_on,
     jobs,
     html_path,
     trace_json,
@@ -116,6 +122,7 @@ def run(
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
+    fail_on = _fail_on(fail_on, sc)
     g = _guards(guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
@@ -128,26 +135,27 @@ def run(
         result = run_one(config, seed, record=True)
         terminal.print_trace(out, result)
         if html_path or trace_json:
-            _, contrast = first_failing_pair([_single(result, config)], [config], seed)
+            _, contrast = first_failing_pair([_single(result, config)], [config], seed, fail_on)
             _report_outputs(html_path, trace_json, f"{sc.name} seed {seed}", command, [], result, contrast)
-        if expect_zero and result.verdict.duplicate_dispatches:
+        if expect_zero and fails(result.verdict.results, fail_on):
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
         [summary] = run_sweeps([config], seed, runs, jobs, advance)
     if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
+        click.echo(json.dumps(summary.to_json(fail_on, command="run"), indent=2))
     else:
         out.print(terminal.summary_table([summary], f"{sc.name}: {runs} runs from seed {seed} ({dep.label()})"))
         out.print(terminal.by_task_table(summary))
+        terminal.print_headlines(out, summary, fail_on)
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
-        failing, contrast = first_failing_pair([summary], [config], seed)
+        failing, contrast = first_failing_pair([summary], [config], seed, fail_on)
         _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast)
     if save_dir:
-        saved = save_failing(save_dir, scenario, sc, config, summary)
+        saved = save_failing(save_dir, scenario, sc, config, summary, fail_on)
         click.echo(f"saved {len(saved)} failing schedule(s) to {save_dir}", err=True)
-    if expect_zero and summary.duplicate_dispatches:
+    if expect_zero and summary.first_failing(fail_on) is not None:
         sys.exit(1)
 
 
@@ -172,7 +180,8 @@ def run(
     help="Comma-separated fault sets (fault axis), each 'none' or '+'-joined NAME[=P]. " + FAULT_HELP + ".",
 )
 @click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object; its cells: one result object per cell.")
+@fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
@@ -188,16 +197,19 @@ def matrix(
     faults,
     minimal,
     as_json,
+    fail_on,
     jobs,
     html_path,
     trace_json,
 ) -> None:
     """Run SCENARIO under each guard set x deployment x fault set, with the same seeds.
 
-    Rows are guard sets, columns deployments; each cell shows runs with a duplicate over
-    runs, a 95% Wilson interval on P(duplicate), and the other checkers' counts.
+    Rows are guard sets, columns deployments; each cell shows, per finding, the runs
+    showing it over runs (a 95% Wilson interval for the first safety finding seen) and, per
+    task, the occurrences (extra dispatches, re-runs, names lost).
     """
     sc = _scenario(scenario)
+    fail_on = _fail_on(fail_on, sc)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
@@ -218,9 +230,25 @@ def matrix(
             [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
         )
     if as_json:
-        data = [cell_json(s) for s in summaries]
-        if minimal:
-            data.extend({"minimal": a.sentence(), "guards": a.guards, "safe_guards": a.safe_guards} for a in answers)
+        data = {
+            "schema_version": SCHEMA_VERSION,
+            "command": "matrix",
+            "scenario": sc.name,
+            "runs": runs,
+            "seed": seed,
+            "fail_on": describe_fail_on(fail_on),
+            "cells": [cell_json(s, fail_on) for s in summaries],
+            "minimal": [
+                {
+                    "deployment": deployment_json(a.deployment),
+                    "faults": a.faults.label(),
+                    "sentence": a.sentence(),
+                    "guards": a.guards,
+                    "safe_guards": a.safe_guards,
+                }
+                for a in answers
+            ],
+        }
         click.echo(json.dumps(data, indent=2))
     else:
         out = _stdout()
@@ -230,21 +258,21 @@ def matrix(
         for a in answers:
             out.print(a.sentence())
     if html_path or trace_json:
-        failing, contrast = first_failing_pair(summaries, configs, seed)
+        failing, contrast = first_failing_pair(summaries, configs, seed, fail_on)
         _report_outputs(html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
 
 
-def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
-    """Re-run each failing seed with recording on and save its schedule file."""
+def save_failing(directory: str, name: str, sc, config, summary: Summary, fail_on=DEFAULT_FAIL_ON) -> list[Path]:
+    """Re-run each seed failing under ``fail_on`` with recording on and save its schedule file."""
     from racesim.sim import schedule_file
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
-    for s in summary.failing_seeds[:SAVE_CAP]:
+    for s in summary.failing(fail_on)[:SAVE_CAP]:
         result = run_one(config, s, record=True)
         path = out / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
-        schedule_file.save(path, schedule_of(scenario_ref(name, sc), config, "random", {}, s, result))
+        schedule_file.save(path, schedule_of(scenario_ref(name, sc), config, "random", {}, s, result, fail_on))
         saved.append(path)
     return saved
 
