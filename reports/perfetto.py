@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 
+from racesim.analysis.accesses import message_links
 from racesim.engine.runner import RunResult
 from racesim.sim import output
-from racesim.sim.happens_before import message_links
 from racesim.sim.trace import events
 
 PID = 1
