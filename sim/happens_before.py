@@ -17,24 +17,17 @@ reports built from it are deterministic.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import networkx as nx
+from racesim.models import ops
 from racesim.sim.trace import Event, events
 
 HB_KINDS = ("po", "msg", "wr")
 
 # Reads whose results feed the decision to dispatch a successor (spec 4.1 P2/P6e, 4.2 F2,
-# 2.4 dispatch key) or to release an item (P6d).
-DECISIVE_OPS = frozenset(
-    {"ReadWorkflowExecution", "CountRemaining", "CountTaskRows", "InsertDispatchKey", "ReadDispatchKey", "SelectPending"}
-)
-_TASK_PREDICATES = frozenset(
-    {"CountInFlight", "SelectPending", "CountRemaining", "AnyItemFailed", "CountTaskRows", "ReadItemRows"}
-)
-_EXEC_WRITES = frozenset({"SetExecutionStatus", "WriteExecutionRow"})
-_MSG = re.compile(r"^(\w+)#(\d+)")
+# 2.4 dispatch key) or to release an item (P6d): the op catalogue's ``decisive`` flag.
+DECISIVE_OPS = frozenset(kind.name for kind in ops.CATALOGUE.values() if kind.decisive)
 
 Key = tuple
 
@@ -63,72 +56,18 @@ def task_label(task: tuple[str, int | None] | None, eid: int | None = None) -> s
 
 
 def accesses(ev: Event, db) -> list[Access]:
-    """The DB rows and predicates an event read or wrote. Keys: ("exec", id), ("task", name)
-    for predicates over one task's rows, ("children",) for predicates over all of the
-    workflow's rows, ("wf", id), ("dkey", name, index)."""
-    op, args, result = ev.op, ev.args, ev.result
-    if _is_error(result):
-        return []
-    out: list[Access] = []
-
-    def exec_write(eid: int) -> None:
-        out.append(Access("w", ("exec", eid)))
-        task = task_of(db, eid)
-        if task is not None:
-            out.append(Access("w", ("task", task[0])))
-            out.append(Access("w", ("children",)))
-
-    if op == "ReadExecution":
-        out.append(Access("r", ("exec", args[0])))
-    elif op == "InsertExecution" and isinstance(result, int):
-        exec_write(result)
-    elif op in _EXEC_WRITES:
-        exec_write(args[0])
-    elif op == "CasExecutionStatus":
-        if result is True:
-            exec_write(args[0])
-        else:
-            out.append(Access("r", ("exec", args[0])))
-    elif op in _TASK_PREDICATES:
-        out.append(Access("r", ("task", args[1])))
-        if op == "SelectPending" and isinstance(result, tuple):
-            out.extend(Access("r", ("exec", e)) for e in result)  # it saw these rows `requested`
-    elif op in ("CountRunning", "ReadChildren"):
-        out.append(Access("r", ("children",)))
-    elif op == "InsertWorkflowExecution" and isinstance(result, int):
-        out.append(Access("w", ("wf", result)))
-    elif op == "ReadWorkflowExecution":
-        out.append(Access("r", ("wf", args[0])))
-    elif op == "UpdateWorkflowExecution":
-        out.append(Access("w", ("wf", args[0])))
-    elif op in ("InsertDispatchKey", "ReadDispatchKey"):
-        out.append(Access("r", ("dkey", args[0], args[1])))
-        if op == "InsertDispatchKey" and result is True:
-            out.append(Access("w", ("dkey", args[0], args[1])))
-    elif op == "SetDispatchKeyExecution":
-        out.append(Access("w", ("dkey", args[0], args[1])))
-    return out
+    """The shared resources an event read or wrote, from the op catalogue (``models.ops``
+    documents the resource keys); ``db`` is the run's final simulated database."""
+    reads, writes = ops.observed(ev.op, ev.args, ev.result, db)
+    return [Access("r", k) for k in sorted(reads, key=repr)] + [Access("w", k) for k in sorted(writes, key=repr)]
 
 
 def message_of(ev: Event) -> tuple[str, int] | None:
     """(kind, execution id) of a Publish's message or a Consume's delivery."""
-    if ev.op == "Publish" and len(ev.args) >= 2:
-        m = _MSG.match(str(ev.args[1]))
-        return (m.group(1), int(m.group(2))) if m else None
+    if ev.op == "Publish" and len(ev.args) >= 4:
+        return (str(ev.args[2]), int(ev.args[3]))
     if ev.op == "Consume" and isinstance(ev.result, tuple) and len(ev.result) >= 4 and ev.result[0] == "msg":
         return (str(ev.result[2]), int(ev.result[3]))
-    return None
-
-
-def consumer_queue(consumer: str) -> str | None:
-    """The queue a consumer reads (names as sim.world builds them)."""
-    m = re.fullmatch(r"worker(\d+)", consumer)
-    if m:
-        return f"worker.{m.group(1)}.executions"
-    if consumer.endswith(".requests"):
-        return "attune.execution.requests.queue"
-    if consumer.endswith(".completions"):
-        return "attune.execution.completed.queue"
     return None
 
 
@@ -146,7 +85,7 @@ def message_links(evs: list[Event]) -> list[tuple[int, int]]:
         if ev.op == "Publish":
             pending.setdefault((str(ev.args[0]), msg), []).append(i)
             continue
-        queue = consumer_queue(str(ev.args[0])) if ev.args else None
+        queue = str(ev.args[1]) if len(ev.args) > 1 else None  # Consume records (consumer, queue)
         key = (queue, msg)
         redelivered = bool(ev.result[4]) if len(ev.result) > 4 else False
         src: int | None = None
@@ -154,10 +93,6 @@ def message_links(evs: list[Event]) -> list[tuple[int, int]]:
             src = delivered[key]
         elif pending.get(key):
             src = pending[key].pop(0)
-        else:  # unknown consumer naming: fall back to any queue carrying this message
-            for k in sorted((k for k in pending if k[1] == msg and pending[k]), key=lambda k: pending[k][0]):
-                src = pending[k].pop(0)
-                break
         if src is not None:
             delivered[key] = src
             links.append((src, i))
