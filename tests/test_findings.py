@@ -31,7 +31,7 @@ VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 def invoke(*args: str, code: int = 0) -> str:
     r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert r.exit_code == code, r.output
-    return r.output
+    return r.stdout  # stderr ("wrote FILE", wall-clock lines) kept apart
 
 
 def valid(data: dict) -> dict:
