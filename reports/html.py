@@ -19,6 +19,7 @@ from racesim.analysis import windows as aw
 from racesim.analysis.accesses import message_links, worker_dispatches
 from racesim.analysis.explain import explain
 from racesim.engine.runner import RunResult, Summary
+from racesim.models import ops
 from racesim.reports import words
 from racesim.reports.perfetto import actor_order, atomic_write
 from racesim.reports.terminal import duplicate_marks
@@ -32,50 +33,9 @@ MAX_WINDOWS = 4  # race windows explained in full; the others are listed in one 
 LANE_H = 22
 LABEL_W = 190
 GAP = 0.05  # idle stretches longer than this (s) are drawn compressed, with a break mark
-DB_OPS = frozenset(
-    {
-        "ReadExecution",
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "CountInFlight",
-        "SelectPending",
-        "CountRemaining",
-        "AnyItemFailed",
-        "CountTaskRows",
-        "CountRunning",
-        "ReadChildren",
-        "ReadItemRows",
-        "ReadAction",
-        "ReadDefinition",
-        "ReadWorkers",
-        "InsertWorkflowExecution",
-        "ReadWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "ReadDispatchKey",
-        "SetDispatchKeyExecution",
-        "Begin",
-        "Commit",
-        "Rollback",
-        "AdvisoryLock",
-        "AdvisoryUnlock",
-    }
-)
-MQ_OPS = frozenset({"Publish", "Consume", "Ack", "Nack"})
-WRITE_OPS = frozenset(
-    {
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "InsertWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "SetDispatchKeyExecution",
-    }
-)
+DB_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "db")
+MQ_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "mq")
+WRITE_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.writes and k.lane == "db")
 
 
 # ---- view models -------------------------------------------------------------------------------
