@@ -18,6 +18,10 @@ from racesim.sim.config import FAULTS, Deployment, Faults
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
 _SWITCH_NAMES = ", ".join(s.replace("_", "-") for s in SWITCHES)
+VERSION_HELP = (
+    "attune version to model: pre (b54aa3e), fix (7438f92), f93 (f93e922), head (9206d41); "
+    "same grammar as --guards (head+recovery, head+no-reconcile) and overrides it."
+)
 GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' ({_SWITCH_NAMES})."
 
 

@@ -22,6 +22,7 @@ from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    VERSION_HELP,
     InputError,
     _check_runs,
     _deployment,
@@ -72,6 +73,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
@@ -90,6 +92,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 )
 def explore(
     scenario,
+    version,
     strategy,
     depth,
     preemption_bound,
@@ -121,7 +124,7 @@ def explore(
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))

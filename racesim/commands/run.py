@@ -17,6 +17,7 @@ from racesim.models.guards import MATRIX_SETS, Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    VERSION_HELP,
     InputError,
     _check_runs,
     _deployment,
@@ -77,6 +78,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
 @click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
@@ -96,6 +98,7 @@ def first_failing_pair(summaries, configs, seed):
 def run(
     scenario,
     guards,
+    version,
     runs,
     seed,
     as_json,
@@ -116,7 +119,7 @@ def run(
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
@@ -162,6 +165,7 @@ def run(
     show_default=True,
     help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
 )
+@click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
 @click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
@@ -181,6 +185,7 @@ def matrix(
     runs,
     seed,
     guard_sets,
+    versions,
     replicas,
     listeners,
     prefetch,
@@ -201,7 +206,7 @@ def matrix(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
-    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
     base = sc.deployment
     deployments = [
         _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
