@@ -18,7 +18,15 @@ from racesim.models.ops import (
     Sleep,
     StoreError,
 )
-from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Delivery, ExecRow, Message, WorkflowRow
+from racesim.models.rows import (
+    COMPLETED_QUEUE,
+    EXECUTION_REQUESTED,
+    REQUESTS_QUEUE,
+    Delivery,
+    ExecRow,
+    Message,
+    WorkflowRow,
+)
 from racesim.models.statuses import ITEM_FAILED
 
 RETRIED, NO_RETRY, REQUEUE = "retried", "no-retry", "requeue"
@@ -26,21 +34,21 @@ RETRIED, NO_RETRY, REQUEUE = "retried", "no-retry", "requeue"
 
 def completion_listener(guards: Guards, consumer: str) -> Generator:
     while True:
-        delivery: Delivery = yield Consume("L0", consumer)
+        delivery: Delivery = yield Consume("L0", consumer, COMPLETED_QUEUE)
         try:
             x = yield ReadExecution("L1", delivery.message.execution_id)
         except StoreError:
             # Not retriable: dead-lettered, never requeued.
-            yield Nack("L1", consumer, delivery.tag, False)
+            yield Nack("L1", consumer, COMPLETED_QUEUE, delivery.tag, False)
             continue
         if x.workflow_task is not None:
             if guards.retry:
                 outcome = yield from retry_hook(x)
                 if outcome == REQUEUE:
-                    yield Nack("H0", consumer, delivery.tag, True)
+                    yield Nack("H0", consumer, COMPLETED_QUEUE, delivery.tag, True)
                     continue
                 if outcome == RETRIED:  # no advance, no inquiry check, no slot release
-                    yield Ack("L4", consumer, delivery.tag)
+                    yield Ack("L4", consumer, COMPLETED_QUEUE, delivery.tag)
                     continue
             try:
                 yield from advance_workflow(guards, x)
@@ -48,9 +56,9 @@ def completion_listener(guards: Guards, consumer: str) -> Generator:
                 # SERIALIZED: transport errors requeue; everything else (and every error
                 # in PRE/FIX) is logged and swallowed, and the message is acked.
                 if guards.lock and error.transport:
-                    yield Nack("L3", consumer, delivery.tag, True)
+                    yield Nack("L3", consumer, COMPLETED_QUEUE, delivery.tag, True)
                     continue
-        yield Ack("L4", consumer, delivery.tag)
+        yield Ack("L4", consumer, COMPLETED_QUEUE, delivery.tag)
 
 
 def retry_hook(x: ExecRow) -> Generator:

@@ -19,10 +19,10 @@ from racesim.models.statuses import CANCELING, CANCELLED, COMPLETED, FAILED, RUN
 NO_GUARDS = Guards()
 
 
-def worker_slot(consumer: str, guards: Guards = NO_GUARDS) -> Generator:
+def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Generator:
     """One concurrency permit of a worker. Its consumer acks on delivery, before the run."""
     while True:
-        delivery: Delivery = yield Consume("W1", consumer)
+        delivery: Delivery = yield Consume("W1", consumer, queue)
         yield from run_execution(delivery.message.execution_id, guards.precheck)
 
 

@@ -144,7 +144,8 @@ class World:
 
     def _spawn_worker_slot(self, name: str, consumer: str) -> None:
         group = name.split(".")[0]
-        slot = worker_slot(consumer, self.config.guards)
+        queue = self.broker.consumers[consumer].queue
+        slot = worker_slot(consumer, queue, self.config.guards)
         self.spawn(name, group, slot, respawn=lambda: self._spawn_worker_slot(name, consumer))
 
     def _add_worker_slot(self, consumer: str) -> None:
