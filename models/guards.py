@@ -86,7 +86,7 @@ class Guards:
                 elif part.startswith("no_") and part[3:] in SWITCHES:  # ablation: head+no-reconcile
                     on_list = [s for s in on_list if s != part[3:]]
                 else:
-                    choices = ", ".join([*NAMED_SETS, *SWITCHES])
+                    choices = ", ".join(dict.fromkeys([*NAMED_SETS, *(s.replace("_", "-") for s in SWITCHES)]))
                     raise ValueError(f"unknown guard {part!r} (choose from: {choices})")
             on = tuple(on_list)
         return cls(**{s: (s in on) for s in SWITCHES}, name=text)
