@@ -48,7 +48,8 @@ def main() -> None:
         cluster_s, clustered = timed(configs, args.runs, cluster=address)
         parallel.close_clients()
     for name, other in (("--jobs 2", jobs), ("--cluster", clustered)):
-        assert all(a.to_json() == b.to_json() and a.run_digests == b.run_digests for a, b in zip(serial, other, strict=True)), name
+        same = all(a.to_json() == b.to_json() and a.run_digests == b.run_digests for a, b in zip(serial, other, strict=True))
+        assert same, name
     total = args.runs * len(configs)
     print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")
     print("| sweep | runs | wall s | runs/s | speed-up |")

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from racesim.engine.runner import RunResult, run_one, run_with
+from racesim.engine.runner import RunResult, execute, run_one
 from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.schedulers.base import Strategy
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
 
 
-def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
-    """One recorded run under a given scheduler object (run_one builds its own from a name)."""
+def run_scheduled(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSource | None = None) -> RunResult:
+    """One recorded run under a given strategy object (run_one builds its own from a name)."""
     if source is None:
-        source = ChoiceSource(seed, config.timing.samplers, config.timing.means(), timed=scheduler.timed, record=True)
-    return run_with(config, seed, scheduler, source)
+        source = ChoiceSource(seed, config.timing, timed=scheduler.timed, record=True)
+    return execute(config, scheduler, source)
 
 
 def estimate_length(config: RunConfig) -> int:
@@ -79,6 +80,8 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
             cfg = with_item_counts(best.config, {name: fewer})
             hit = None
             for seed in range(1, ITEM_SEARCH_SEEDS + 1):
+                if runs >= max_runs:  # max_runs is a budget, not a hint
+                    return ShrinkResult(result.original, best, runs)
                 runs += 1
                 candidate = run_one(cfg, seed, record=True)
                 if same_finding(finding, candidate.verdict):
@@ -86,7 +89,9 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
                     break
             if hit is None:
                 continue
-            smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs)
+            if runs >= max_runs:
+                return ShrinkResult(result.original, best, runs)
+            smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs - runs)
             runs += smaller.runs
             if deviations(smaller.shrunk.choices) <= deviations(best.choices) and len(smaller.shrunk.choices) <= len(choices):
                 best = smaller.shrunk
