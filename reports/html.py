@@ -1,8 +1,8 @@
 """Self-contained HTML report of a sweep and its first failing interleaving.
 
-Rendering only: the analysis (happens-before graph, race windows, advances) comes from
-``sim.happens_before``. The page is one file with inline CSS, JS and SVG, rendered by Jinja2
-with autoescape on, and a pure function of its inputs (no wall-clock time), so the same
+Rendering only: the analysis (happens-before graph, race windows, advances, explanations)
+comes from ``racesim.analysis``; the words from ``reports.words``. The page is one file with
+inline CSS, JS and SVG, rendered by Jinja2 with autoescape on, and a pure function of its inputs (no wall-clock time), so the same
 runs give byte-identical HTML.
 """
 
@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from racesim.analysis import windows as aw
+from racesim.analysis.accesses import message_links, worker_dispatches
+from racesim.analysis.explain import explain
 from racesim.engine.runner import RunResult, Summary
+from racesim.models import ops
+from racesim.reports import words
 from racesim.reports.perfetto import actor_order, atomic_write
 from racesim.reports.terminal import duplicate_marks
-from racesim.sim import happens_before as hb
 from racesim.sim.stats import wilson_interval
-from racesim.sim.trace import Event, events
+from racesim.sim.trace import Event
 
 import racesim
 
@@ -29,50 +33,9 @@ MAX_WINDOWS = 4  # race windows explained in full; the others are listed in one 
 LANE_H = 22
 LABEL_W = 190
 GAP = 0.05  # idle stretches longer than this (s) are drawn compressed, with a break mark
-DB_OPS = frozenset(
-    {
-        "ReadExecution",
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "CountInFlight",
-        "SelectPending",
-        "CountRemaining",
-        "AnyItemFailed",
-        "CountTaskRows",
-        "CountRunning",
-        "ReadChildren",
-        "ReadItemRows",
-        "ReadAction",
-        "ReadDefinition",
-        "ReadWorkers",
-        "InsertWorkflowExecution",
-        "ReadWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "ReadDispatchKey",
-        "SetDispatchKeyExecution",
-        "Begin",
-        "Commit",
-        "Rollback",
-        "AdvisoryLock",
-        "AdvisoryUnlock",
-    }
-)
-MQ_OPS = frozenset({"Publish", "Consume", "Ack", "Nack"})
-WRITE_OPS = frozenset(
-    {
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "InsertWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "SetDispatchKeyExecution",
-    }
-)
+DB_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "db")
+MQ_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "mq")
+WRITE_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.writes and k.lane == "db")
 
 
 # ---- view models -------------------------------------------------------------------------------
@@ -176,11 +139,11 @@ def _omitted(evs: list[Event], lo: int, hi: int) -> list[str]:
     return out
 
 
-def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
-    evs = events(result.output.records)
-    db = result.output.db
-    g = graph if graph is not None else hb.build_graph(result)
-    windows = hb.race_windows(result, g)
+def run_view(result: RunResult, role: str, heading: str) -> RunView:
+    an = aw.analyse(result)
+    evs = an.events
+    db = an.db
+    windows = an.windows
     marks_dup = duplicate_marks(result)
     focus = min((min([*w.reads, *w.dispatches]) for w in windows), default=None)
     lo, hi = _window_range(len(evs), focus)
@@ -241,7 +204,7 @@ def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
             store_marks.append(Mark(i, xs[i], lane_y[store], f"st k-{kind}", title))
 
     lines: list[Line] = []
-    for p, c in hb.message_links(evs):
+    for p, c in message_links(evs):
         if p in xs and c in xs:
             lines.append(Line(xs[p], lane_y[evs[p].actor], xs[c], lane_y[evs[c].actor], "msg"))
     for w in windows:
@@ -274,7 +237,7 @@ def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
         [i, round(evs[i].time, 9), evs[i].actor, evs[i].step, evs[i].op, [str(a) for a in evs[i].args], _result_text(evs[i])]
         for i in range(lo, hi)
     ]
-    counts = hb.worker_dispatches(evs, db)
+    counts = worker_dispatches(evs, db)
     view = RunView(
         role=role,
         heading=heading,
@@ -297,25 +260,24 @@ def run_view(result: RunResult, role: str, heading: str, graph=None) -> RunView:
         omitted=_omitted(evs, lo, hi),
         actors=len(actors),
         duplicates=[marks_dup[i] for i in sorted(marks_dup)],
-        advances=[_advance_row(a, evs) for a in hb.advances(result)],
-        dispatch_counts=[(hb.task_label(k), len(v)) for k, v in counts.items()],
+        advances=[_advance_row(a, evs) for a in an.advances],
+        dispatch_counts=[(aw.task_label(k), len(v)) for k, v in counts.items()],
     )
-    hbg = hb.hb_graph(g)
-    view.windows = [_window_view(g, w, evs, hbg) for w in windows[:MAX_WINDOWS]]
+    view.windows = [_window_view(an, w) for w in windows[:MAX_WINDOWS]]
     view.more_windows = [
         f"{w.label} ({len(w.dispatches)} hand-overs, t={w.start:.6f} to {w.end:.6f})" for w in windows[MAX_WINDOWS:]
     ]
     return view
 
 
-def _advance_row(a: hb.Advance, evs: list[Event]) -> dict:
+def _advance_row(a: aw.Advance, evs: list[Event]) -> dict:
     return {
         "t": f"{evs[a.start].time:.6f}",
         "actor": a.actor,
-        "handled": a.handled,
+        "handled": words.handled(a),
         "remaining": "-" if a.remaining is None else str(a.remaining),
         "released": ", ".join(a.released),
-        "outcome": a.outcome,
+        "outcome": words.advance_outcome(a),
         "dispatched": bool(a.dispatched),
     }
 
@@ -324,9 +286,10 @@ def _result_text(ev: Event) -> str:
     return "" if ev.result is None else str(ev.result)
 
 
-def _window_view(g, w: hb.RaceWindow, evs: list[Event], hbg) -> dict:
+def _window_view(an: aw.RunAnalysis, w: aw.RaceWindow) -> dict:
     """The race window's happens-before subgraph as an SVG-ready layout."""
-    sub = hb.window_graph(g, w, hbg)
+    evs = an.events
+    sub = an.window_graph(w)
     nodes = sorted(sub.nodes)
     actors = actor_order([evs[n].actor for n in nodes])
     col_w, row_h, left = 130, 52, 170
@@ -354,7 +317,7 @@ def _window_view(g, w: hb.RaceWindow, evs: list[Event], hbg) -> dict:
     return {
         "label": w.label,
         "kind": w.kind,
-        "sentences": w.sentences,
+        "sentences": words.explanation_sentences(explain(an, w)),
         "start": f"{w.start:.6f}",
         "end": f"{w.end:.6f}",
         "nodes": node_views,

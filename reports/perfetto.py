@@ -13,8 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from racesim.analysis.accesses import message_links
 from racesim.engine.runner import RunResult
-from racesim.sim.happens_before import message_links
 from racesim.sim.trace import events
 
 PID = 1

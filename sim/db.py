@@ -269,7 +269,19 @@ class SimDB:
                 handed.append((key, nxt))
         return handed
 
-    # ---- read-only views for checkers -----------------------------------------------------
+    # ---- read-only views for checkers and the op catalogue's resource mapping -------------
+    def row_known(self, execution_id: int) -> bool:
+        return execution_id in self.executions
+
+    def row_task(self, execution_id: int) -> tuple[int, str] | None:
+        row = self.executions.get(execution_id)
+        wt = row.workflow_task if row is not None else None
+        return (wt.workflow_execution, wt.task_name) if wt is not None else None
+
+    def row_parent(self, execution_id: int) -> int | None:
+        row = self.executions.get(execution_id)
+        return row.parent if row is not None else None
+
     def workflow_children(self, w: int) -> list[ExecRow]:
         ex = self.executions
         return [ex[i] for i in self.by_workflow.get(w, ())]

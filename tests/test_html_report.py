@@ -7,13 +7,15 @@ import re
 from dataclasses import replace
 
 import pytest
+from racesim.analysis import graph as hbg
+from racesim.analysis.explain import explain
+from racesim.analysis.windows import analyse
 from racesim.engine.runner import RunResult, config_for, run_one, sweep
 from racesim.models.graph import Graph, Node
 from racesim.models.guards import Guards
-from racesim.reports import html, perfetto
+from racesim.reports import html, perfetto, words
 from racesim.reports.terminal import duplicate_marks
 from racesim.scenarios.loader import Scenario, ScenarioError, from_dict
-from racesim.sim import happens_before as hb
 from racesim.sim.config import Deployment
 
 HOSTILE_TASK = "<script>alert(1)</script>"
@@ -181,9 +183,9 @@ def test_size_limits(fanin_pair, tmp_path):
 
 def test_happens_before_graph(fanin_pair):
     failing, _ = fanin_pair
-    g = hb.build_graph(failing)
+    g = analyse(failing).graph
     evs = failing.output.records
-    assert all(u < v for u, v, k in g.edges(data="kind") if k in hb.HB_KINDS)  # a DAG in trace order
+    assert all(u < v for u, v, k in g.edges(data="kind") if k in hbg.HB_KINDS)  # a DAG in trace order
     for u, v, k in g.edges(data="kind"):
         if k == "po":
             assert evs[u][1] == evs[v][1]
@@ -198,8 +200,9 @@ def test_race_window_names_the_missed_writes(fanin):
     """FIX with two executors (spec 7b): the second advance's P2 read missed the first's P14
     write, and its F2 count missed the first's D5 insert."""
     config = config_for(fanin, Guards.parse("both"), Deployment(replicas=2))
-    r = first_failing(config, want=lambda r: any(w.kind == "rows" for w in hb.race_windows(r)), seeds=range(1, 200))
-    [w] = [w for w in hb.race_windows(r) if w.kind == "rows"]
+    r = first_failing(config, want=lambda r: any(w.kind == "rows" for w in analyse(r).windows), seeds=range(1, 200))
+    an = analyse(r)
+    [w] = [w for w in an.windows if w.kind == "rows"]
     assert len(w.executions) >= 2 and len(w.decisions) >= 2
     evs = r.output.records
     second = w.decisions[1]
@@ -207,6 +210,7 @@ def test_race_window_names_the_missed_writes(fanin):
     read_steps = {evs[i][2] for i in second.reads}
     assert {"P2", "P6e", "F2"} <= read_steps
     assert missed_steps & {"P14", "D5"}
-    assert any("before" in s and ("P14" in s or "D5" in s) for s in w.sentences)
-    graph = hb.window_graph(hb.build_graph(r), w)
+    sentences = words.explanation_sentences(explain(an, w))
+    assert any("before" in s and ("P14" in s or "D5" in s) for s in sentences)
+    graph = an.window_graph(w)
     assert any(k == "rw" for _, _, k in graph.edges(data="kind"))
