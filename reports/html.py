@@ -12,7 +12,6 @@ import os
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from racesim.analysis import windows as aw
@@ -21,8 +20,9 @@ from racesim.analysis.explain import explain
 from racesim.engine.runner import RunResult, Summary
 from racesim.models import ops
 from racesim.reports import words
-from racesim.reports.perfetto import actor_order, atomic_write
+from racesim.reports.perfetto import actor_order
 from racesim.reports.terminal import duplicate_marks
+from racesim.sim import output
 from racesim.sim.stats import wilson_interval
 from racesim.sim.trace import Event
 
@@ -499,13 +499,13 @@ def render(*, title: str, command: str, summaries: list[Summary], failing: RunRe
 
 
 def write_report(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str] | output.Target,
     *,
     title: str,
     command: str,
     summaries: list[Summary],
     failing: RunResult | None,
     contrast: RunResult | None,
-) -> None:
+) -> output.Target:
     html = render(title=title, command=command, summaries=list(summaries or []), failing=failing, contrast=contrast)
-    atomic_write(Path(path), html)
+    return output.write_text(path, html)
