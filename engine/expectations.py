@@ -24,12 +24,14 @@ from pathlib import Path
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import Summary, config_for
 from racesim.models.guards import Guards
+from racesim.scenarios import schema
 from racesim.scenarios.loader import CATALOG, Scenario
 from racesim.sim.config import Faults
 
-METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
-DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
-ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *DEPLOYMENT_KEYS, *METRICS)
+# The expect vocabulary is the scenario schema's: one definition, read here.
+METRICS = schema.METRICS
+DEPLOYMENT_KEYS = schema.EXPECT_DEPLOYMENT_KEYS
+ENTRY_KEYS = schema.ENTRY_KEYS
 
 
 def observed(summary: Summary, metric: str) -> int:

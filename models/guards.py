@@ -45,7 +45,7 @@ class Guards:
                 elif part in SWITCHES:
                     on_list.append(part)
                 else:
-                    choices = ", ".join([*NAMED_SETS, *SWITCHES])
+                    choices = ", ".join(dict.fromkeys([*NAMED_SETS, *(s.replace("_", "-") for s in SWITCHES)]))
                     raise ValueError(f"unknown guard {part!r} (choose from: {choices})")
             on = tuple(on_list)
         return cls(**{s: (s in on) for s in SWITCHES}, name=text)

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
+from racesim.scenarios.schema import DEPLOYMENT_LIMITS
 from racesim.sim import output
 from racesim.sim.config import FAULTS, Deployment, Faults
 
@@ -91,10 +92,12 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def _deployment(base: Deployment, **overrides: int | None) -> Deployment:
+    """``base`` with the options given; the limits are the scenario files' (one table)."""
     changes = {k: v for k, v in overrides.items() if v is not None}
     for key, value in changes.items():
-        if not 1 <= value <= 64:
-            raise InputError(f"--{key}: must be between 1 and 64, got {value}")
+        lo, hi = DEPLOYMENT_LIMITS[key]
+        if not lo <= value <= hi:
+            raise InputError(f"--{key.replace('_', '-')}: must be between {lo:g} and {hi:g}, got {value}")
     return replace(base, **changes)
 
 
@@ -147,6 +150,16 @@ def write_output(
 def wrote(target: output.Target, what: str = "") -> None:
     """The final 'wrote FILE' line, on stderr so that --json output stays one document."""
     click.echo(f"wrote {target.describe()}{f' ({what})' if what else ''}", err=True)
+
+
+# Python's random.seed(n) seeds with abs(n): -5 and 5 would be the same run under two names.
+SEED_TYPE = click.IntRange(min=0)
+SEED_HELP = "First seed, 0 or more: run i uses seed S+i, and the same seed always gives the same run"
+
+
+def seed_option(help: str = SEED_HELP + ".") -> Callable:
+    """``--seed/-s``, shared by every command that runs seeded sweeps."""
+    return click.option("--seed", "-s", type=SEED_TYPE, default=1, show_default=True, help=help)
 
 
 def with_options(options):

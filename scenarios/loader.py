@@ -43,6 +43,12 @@ def resolve(name_or_path: str) -> Path:
     candidate = CATALOG / f"{name_or_path}.yaml"
     if "/" not in name_or_path and candidate.is_file():
         return candidate
+    if path.is_dir():
+        raise ScenarioError(f"{name_or_path}:1: (file): is a directory, not a scenario file")
+    if path.exists() and path.suffix not in (".yaml", ".yml"):
+        raise ScenarioError(f"{name_or_path}:1: (file): not a scenario file (a scenario file's name ends in .yaml or .yml)")
+    if path.exists() and not path.is_file():
+        raise ScenarioError(f"{name_or_path}:1: (file): not a regular file")
     if path.suffix in (".yaml", ".yml") or "/" in name_or_path:
         raise ScenarioError(f"{name_or_path}:1: (file): no such file")
     names = ", ".join(p.stem for p in catalog())

@@ -324,7 +324,16 @@ class Checked:
 
 def check(doc: Document, default_name: str) -> Checked:
     top = fields(doc, (), doc.data, TOP_KEYS, ("workflow",))
-    scenario_name = name(doc, ("name",), top["name"], SCENARIO_NAME_RE) if "name" in top else default_name
+    if "name" in top:
+        scenario_name = name(doc, ("name",), top["name"], SCENARIO_NAME_RE)
+    elif SCENARIO_NAME_RE.match(default_name) and len(default_name) <= MAX_NAME:
+        scenario_name = default_name
+    else:  # the name comes from the file name: it reaches titles and saved file names too
+        doc.fail(
+            ("name",),
+            f"the file name gives the scenario name {show(default_name)}, which is not a valid name "
+            "(letters, digits, '_', '.', '-'); rename the file or set name:",
+        )
     description = text(doc, ("description",), top.get("description", ""), 300, one_line=True)
     tasks, ref = _workflow(doc, top["workflow"])
     counts = {t["name"]: t["with_items"] for t in tasks}
@@ -367,6 +376,15 @@ def _workflow(doc: Document, value: object) -> tuple[list[dict], str]:
                 if target not in seen:
                     path = ("workflow", "tasks", i, "next", j, "do", k)
                     doc.fail(path, f"no task named {show(target)}{near(target, seen)}")
+    targeted = {target for task in tasks for tr in task["next"] for target in tr["do"]}
+    if all(task["name"] in targeted for task in tasks):
+        # attune completes such a workflow at once as success with nothing run (spec 6.5):
+        # every run would count 0 duplicates, a pass that checked nothing
+        doc.fail(
+            ("workflow", "tasks"),
+            "no entry task (every task is the target of a transition, a cycle): attune would complete the "
+            "workflow at once with nothing run, so every run would pass vacuously",
+        )
     return tasks, ref
 
 

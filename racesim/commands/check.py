@@ -13,12 +13,14 @@ from dataclasses import replace
 import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
-from racesim.options import MAX_RUNS, InputError, check_outputs, progress_bar, write_output, wrote
+from racesim.options import MAX_RUNS, SEED_HELP, InputError, check_outputs, progress_bar, seed_option, write_output, wrote
 from racesim.reports import junit
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
 from racesim.sim.config import Faults
 from racesim.sim.schedulers import STRATEGIES
+
+_USABLE = ", ".join(s for s in STRATEGIES if s != "replay")  # replay needs a schedule file
 
 
 def load_scenario(name: str) -> Scenario:
@@ -57,8 +59,8 @@ def failure_message(result: ExpectResult, scenario: Scenario) -> str:
 @click.command()
 @click.argument("scenarios", nargs=-1)
 @click.option("--runs", "-n", type=int, default=None, help="Runs per expect entry; default: each entry's, else the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed of every entry's sweep.")
-@click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({', '.join(STRATEGIES)}).")
+@seed_option(SEED_HELP + "; every expect entry's sweep starts here.")
+@click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({_USABLE}).")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @click.option("--junit", "junit_path", default=None, help="Write JUnit XML here (one testcase per expect entry).")
 def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str, jobs: int, junit_path: str | None) -> None:

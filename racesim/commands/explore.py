@@ -31,6 +31,7 @@ from racesim.options import (
     _stdout,
     check_outputs,
     progress_bar,
+    seed_option,
     write_output,
     wrote,
 )
@@ -83,7 +84,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--worker-slots", type=int, help="Concurrency permits per worker (attune: 10); fewer keeps a DFS small.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P]. {FAULT_HELP}.")
 @click.option("--runs", "-n", type=int, default=None, help="random/pct: runs (seeds S..S+N-1); default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@seed_option()
 @click.option("--save-failing", "save_dir", default=None, help="Write the first failing schedule (and its shrunk form) here.")
 @click.option("--shrink", "do_shrink", is_flag=True, help="Shrink the first failing schedule to a minimal one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run --json fields plus exploration fields).")
@@ -270,10 +271,13 @@ def _shrink_json(s: ShrinkResult) -> dict:
     }
 
 
-def _shrink_line(s: ShrinkResult) -> str:
+def _shrink_line(s: ShrinkResult, budget: int | None = None) -> str:
     j = _shrink_json(s)
+    runs = f"{j['runs']} run{'s' if j['runs'] != 1 else ''}"
+    if budget is not None and j["runs"] >= budget:
+        runs += f" (the whole --max-runs budget of {budget})"
     return (
-        f"shrunk in {j['runs']} runs: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
+        f"shrunk in {runs}: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
         f"{j['actors'][1]}, choices {j['choices'][0]} -> {j['choices'][1]}, items {j['items'][0]} -> {j['items'][1]} "
         f"({j['deployment']} slots={j['worker_slots']})"
     )
@@ -333,10 +337,21 @@ def replay(file, html_path, as_json) -> None:
             contrast=None,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
+    # A different digest means the model changed under the file (bad input, exit 2); the same
+    # run judged differently means the checkers changed: the recorded finding no longer holds,
+    # which is a contradicted expectation (exit 1), said in text and JSON mode alike.
     if not same:
+        also = "; the finding differs too" if finding != schedule.finding else ""
         raise InputError(
-            f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}"
+            f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}{also}"
         )
+    if finding != schedule.finding:
+        click.echo(
+            f"racesim: {file}: replayed to the recorded digest, but the finding differs: recorded "
+            f"{json.dumps(schedule.finding, sort_keys=True)}, now {json.dumps(finding, sort_keys=True)}",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @click.command("shrink")
@@ -345,6 +360,8 @@ def replay(file, html_path, as_json) -> None:
 @click.option("--max-runs", type=int, default=5000, show_default=True, help="Most candidate runs to try.")
 def shrink_cmd(file, output, max_runs) -> None:
     """Shrink a failing schedule FILE to a minimal one with the same finding."""
+    if not 1 <= max_runs <= MAX_SCHEDULES:
+        raise InputError(f"--max-runs: must be between 1 and {MAX_SCHEDULES}, got {max_runs}")
     target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
     checked = check_outputs({"--output": str(target)})["--output"]
     schedule, result = replay_file(file)
@@ -356,7 +373,7 @@ def shrink_cmd(file, output, max_runs) -> None:
     except ValueError as exc:
         raise InputError(f"{file}: {exc}") from None
     shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result)
-    _stdout().print(_shrink_line(s))
+    _stdout().print(_shrink_line(s, max_runs))
     wrote(write_output(checked, schedule_file.save, shrunk), "shrunk schedule")
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import click
 
 from racesim.engine.runner import config_for
-from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout
+from racesim.options import GUARD_HELP, SEED_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout, seed_option
 
 
 @click.command()
@@ -17,7 +17,7 @@ from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _g
 @click.option("--guards", "-g", default="none", show_default=True, help=GUARD_HELP)
 @click.option("--replicas", type=int, default=None, help="Executor processes (threads here) competing for the queues.")
 @click.option("--runs", "-n", type=int, default=10, show_default=True, help="Live runs, one after another.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (worker durations and outcomes).")
+@seed_option(SEED_HELP + " (worker durations and outcomes).")
 @click.option("--from-schedule", "schedule", default=None, help="Inject the delays a saved failing schedule implies.")
 @click.option("--time-scale", type=float, default=0.05, show_default=True, help="Wall seconds per simulated second of work.")
 @click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
@@ -89,7 +89,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
             out.print(sim_line)
         t = totals
         out.print(
-            f"{sc.name} live \\[{g.name}] replicas={config.deployment.replicas}: "
+            f"{sc.name} live [{g.name}] replicas={config.deployment.replicas}: "
             f"{t['runs_with_duplicates']}/{t['runs']} runs with a duplicate, {t['duplicate_dispatches']} duplicate "
             f"dispatch(es), max {t['max_dispatches_per_task']} per task, missed {t['missed_dispatches']}, "
             f"stuck {t['stuck_workflows']}, {data['runs_per_second']} runs/s"

@@ -17,6 +17,7 @@ from racesim.models.guards import MATRIX_SETS, Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    SEED_HELP,
     InputError,
     _check_runs,
     _deployment,
@@ -28,6 +29,7 @@ from racesim.options import (
     check_outputs,
     deployment_options,
     progress_bar,
+    seed_option,
     with_options,
     write_output,
     wrote,
@@ -85,7 +87,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--trace", is_flag=True, help="Print the interleaving of the first run, one line per event.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
@@ -163,7 +165,7 @@ def run(
 @click.command()
 @click.argument("scenario")
 @click.option("--runs", "-n", type=int, default=None, help="Runs per cell; default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (the same seeds in every cell).")
+@seed_option(SEED_HELP + "; the same seeds in every cell.")
 @click.option(
     "--guards",
     "guard_sets",
@@ -211,13 +213,17 @@ def matrix(
     _check_runs(runs)
     _check_jobs(jobs)
     sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    if not sets:
+        raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
     deployments = [
         _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
         for r in (_int_list(replicas, "--replicas") if replicas else [base.replicas])
         for lis in (_int_list(listeners, "--listeners") if listeners else [base.listeners])
     ]
-    fault_sets = [_faults(f, sc.faults) for f in faults.split(",")] if faults else [sc.faults]
+    fault_sets = [_faults(f, sc.faults) for f in faults.split(",") if f.strip()] if faults is not None else [sc.faults]
+    if not fault_sets:
+        raise InputError(f"--faults: no fault set given in {faults!r} (e.g. none,crash-before-publish)")
     cells = [(g, d, f) for f in fault_sets for d in deployments for g in sets]
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json})
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
