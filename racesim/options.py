@@ -156,6 +156,22 @@ def wrote(target: output.Target, what: str = "") -> None:
     click.echo(f"wrote {target.describe()}{f' ({what})' if what else ''}", err=True)
 
 
+CLUSTER_HELP = (
+    "Run the sweep on a dask.distributed cluster: its scheduler's ADDRESS (tcp://HOST:8786); "
+    "every worker must run this racesim. Results identical to --jobs 1."
+)
+cluster_option = click.option("--cluster", metavar="ADDRESS", default=None, help=CLUSTER_HELP)
+
+
+def _check_cluster(cluster: str | None, jobs: int) -> None:
+    if cluster is None:
+        return
+    if not cluster.strip():
+        raise InputError("--cluster: give a scheduler address such as tcp://10.0.0.5:8786")
+    if jobs != 1:
+        raise InputError("--cluster and --jobs: give one of them (the cluster's workers replace local processes)")
+
+
 # Python's random.seed(n) seeds with abs(n): -5 and 5 would be the same run under two names.
 SEED_TYPE = click.IntRange(min=0)
 SEED_HELP = "First seed, 0 or more: run i uses seed S+i, and the same seed always gives the same run"

@@ -24,6 +24,7 @@ from racesim.options import (
     GUARD_HELP,
     VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -31,6 +32,7 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     progress_bar,
     seed_option,
     write_output,
@@ -94,6 +96,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option(
     "--jobs", "-j", type=int, default=1, show_default=True, help="random/pct: worker processes (results identical to 1)."
 )
+@cluster_option
 def explore(
     scenario,
     version,
@@ -117,6 +120,7 @@ def explore(
     as_json,
     html_path,
     jobs,
+    cluster,
 ) -> None:
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
@@ -127,6 +131,7 @@ def explore(
     """
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    _check_cluster(cluster, jobs)
     sc = _scenario(scenario)
     g = _guards(version or guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
@@ -143,6 +148,8 @@ def explore(
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
+        if cluster is not None:
+            raise InputError("--cluster: random and pct sweeps only (a dfs search runs in this process)")
         if preemption_bound < 0:
             raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
         if not 1 <= max_schedules <= MAX_SCHEDULES:
@@ -167,7 +174,7 @@ def explore(
                 raise InputError(f"--depth: must be between 1 and 64, got {depth}")
             params = {"depth": depth, "length": estimate_length(config)}
         with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
-            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params)
+            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params, cluster)
         first_seed = summary.by_task[target].first_failing_seed if target else summary.first_failing_seed
         if first_seed is not None:
             first_failing = run_one(config, first_seed, strategy, params, record=True)

@@ -20,6 +20,7 @@ from racesim.options import (
     SEED_HELP,
     VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -28,6 +29,7 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     deployment_options,
     progress_bar,
     seed_option,
@@ -95,6 +97,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 @click.option(
@@ -115,6 +118,7 @@ def run(
     faults,
     expect_zero,
     jobs,
+    cluster,
     html_path,
     trace_json,
     save_dir,
@@ -132,6 +136,7 @@ def run(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
+    _check_cluster(cluster, jobs)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
@@ -147,7 +152,7 @@ def run(
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
-        [summary] = run_sweeps([config], seed, runs, jobs, advance)
+        [summary] = run_sweeps([config], seed, runs, jobs, advance, cluster=cluster)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:
@@ -189,6 +194,7 @@ def run(
 @click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 def matrix(
@@ -205,6 +211,7 @@ def matrix(
     minimal,
     as_json,
     jobs,
+    cluster,
     html_path,
     trace_json,
 ) -> None:
@@ -217,6 +224,7 @@ def matrix(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
+    _check_cluster(cluster, jobs)
     sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
@@ -234,9 +242,11 @@ def matrix(
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
     total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
     with progress_bar(total, f"{sc.name} matrix") as advance:
-        summaries = run_sweeps(configs, seed, runs, jobs, advance)
+        summaries = run_sweeps(configs, seed, runs, jobs, advance, cluster=cluster)
         answers = (
-            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
+            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance, cluster) for f in fault_sets for d in deployments]
+            if minimal
+            else []
         )
     if as_json:
         data = [cell_json(s) for s in summaries]
