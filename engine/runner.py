@@ -97,6 +97,7 @@ def verdict_of(output: RunOutput) -> Verdict:
         output.livelock,
         output.faults_fired,
         db.lost_writes,
+        output.config.guards.handled,
     )
 
 

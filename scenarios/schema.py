@@ -54,7 +54,10 @@ ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *EXPECT_DEPLOYMENT_
 
 TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect")
 WORKFLOW_KEYS = ("ref", "tasks")
-TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next")
+TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next", "retry")
+RETRY_KEYS = ("count", "delay", "backoff", "max_delay", "on_error")
+BACKOFFS = ("constant", "linear", "exponential")
+MAX_RETRIES = 100
 TRANSITION_KEYS = ("when", "do", "publish")
 OUTCOME_KEYS = ("fail_items", "fail", "fail_probability")
 
@@ -142,9 +145,9 @@ def read_bytes(path: Path, source: str) -> bytes:
     return raw
 
 
-def parse_text(raw: bytes, source: str) -> Document:
-    """Bytes -> Document. Aliases are refused (a few lines of anchors can expand to gigabytes),
-    nesting and node counts are bounded before composing, and only plain scalar tags are built."""
+def compose(raw: bytes, source: str) -> yaml.Node | None:
+    """Bytes -> YAML node tree (None for an empty document). Aliases are refused (a few lines of
+    anchors can expand to gigabytes), nesting and node counts are bounded before composing."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -169,9 +172,14 @@ def parse_text(raw: bytes, source: str) -> Document:
                     raise ScenarioError(f"{source}:{line}: (yaml): nested deeper than {MAX_DEPTH} levels")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(source, exc) from None
+
+
+def parse_text(raw: bytes, source: str) -> Document:
+    """Bytes -> Document; only plain scalar tags are built."""
+    node = compose(raw, source)
     if node is None:
         raise ScenarioError(f"{source}:1: (document): the file is empty")
     doc = Document(source, None)
@@ -409,7 +417,23 @@ def _task(doc: Document, path: FieldPath, raw: object) -> dict:
     raw_next = task.get("next")
     raw_next = [] if raw_next is None else listing(doc, (*path, "next"), raw_next, MAX_TRANSITIONS)
     out["next"] = [_transition(doc, (*path, "next", j), tr) for j, tr in enumerate(raw_next)]
+    out["retry"] = None if task.get("retry") is None else _retry(doc, (*path, "retry"), task["retry"])
     return out
+
+
+def _retry(doc: Document, path: FieldPath, raw: object) -> dict:
+    """A task's retry block; only HEAD's H0 acts on it, and ``on_error`` is ignored (spec 10)."""
+    spec = fields(doc, path, raw, RETRY_KEYS, ("count",))
+    backoff = text(doc, (*path, "backoff"), spec.get("backoff", "constant"), MAX_NAME, one_line=True)
+    if backoff not in BACKOFFS:
+        doc.fail((*path, "backoff"), f"unknown backoff {show(backoff)} (choose from: {', '.join(BACKOFFS)})")
+    max_delay = spec.get("max_delay")
+    return {
+        "count": integer(doc, (*path, "count"), spec["count"], 0, MAX_RETRIES),
+        "delay": number(doc, (*path, "delay"), spec.get("delay", 0), 0.0, MAX_SECONDS),
+        "backoff": backoff,
+        "max_delay": None if max_delay is None else number(doc, (*path, "max_delay"), max_delay, 0.0, MAX_SECONDS),
+    }
 
 
 def _transition(doc: Document, path: FieldPath, raw: object) -> dict:

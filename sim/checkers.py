@@ -61,6 +61,7 @@ def check(
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
     lost_writes: list[LostWrite] | None = None,
+    failure_handled: bool = False,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
@@ -71,27 +72,32 @@ def check(
         found[name] = Found()
     by_id = {r.id: r for r in children}
 
-    # -- duplicates: count hand-overs per (task, item index) ---------------------------------
-    counts: dict[tuple[str, int | None], int] = {}
-    rows_handed: dict[tuple[str, int | None], set[int]] = {}
+    # -- duplicates: count hand-overs per (task, item index, attempt) ------------------------
+    # A HEAD retry (H0) is a new attempt (retry_count + 1), not a duplicate of the old one.
+    attempts: dict[tuple[str, int | None, int], int] = {}
+    rows_handed: dict[tuple[str, int | None, int], set[int]] = {}
     for eid in dispatched:
         row = by_id.get(eid)
         if row is None:
             continue
-        key = (row.workflow_task.task_name, row.workflow_task.task_index)
-        counts[key] = counts.get(key, 0) + 1
+        wt = row.workflow_task
+        key = (wt.task_name, wt.task_index, wt.retry_count)
+        attempts[key] = attempts.get(key, 0) + 1
         rows_handed.setdefault(key, set()).add(eid)
-    for key, ids in rows_handed.items():
-        task, index = key
+    for (task, index, _attempt), ids in rows_handed.items():
         extra_rows = len(ids) - 1
         if extra_rows:
             found["duplicate_dispatch"].add(task, f"{_label(task, index)}: {len(ids)} rows handed to workers", extra_rows)
-        rerun = counts[key] - len(ids)
+        rerun = attempts[(task, index, _attempt)] - len(ids)
         if rerun:
-            found["item_rerun"].add(task, f"{_label(task, index)}: handed to workers {counts[key]} times", rerun)
+            found["item_rerun"].add(
+                task, f"{_label(task, index)}: handed to workers {attempts[(task, index, _attempt)]} times", rerun
+            )
+    counts: dict[tuple[str, int | None], int] = {}  # hand-overs per (task, index), attempts summed
     for name in graph.nodes:
         v.by_task[name] = TaskDispatches()
-    for (task, index), n in counts.items():
+    for (task, index, _attempt), n in attempts.items():
+        counts[(task, index)] = counts.get((task, index), 0) + n
         stats = v.by_task.setdefault(task, TaskDispatches())
         stats.max_dispatches = max(stats.max_dispatches, n)
         if n > 1:
@@ -224,7 +230,13 @@ def check(
 
     wrong: list[tuple[str, str, str, str | None]] = []  # (task, what, cause, caused-by finding)
     if workflow.status == COMPLETED:
-        for name in sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED}):
+        failed_names = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        if failure_handled:
+            # HEAD (H13/H15, spec 6.4): a failure whose own failure edge dispatched a task is
+            # handled, and the workflow succeeds by design. A failure "handled" only because
+            # a success edge fired (the with_items finishing item succeeded) stays a finding.
+            failed_names = [name for name in failed_names if not _handled_by_failure_edge(graph, name, children)]
+        for name in failed_names:
             if ("failed_tasks", name) in dropped:
                 wrong.append((name, f"completed although {name} failed", f"lost update of {name} in failed_tasks", None))
             elif (by := duplicate_cause(name)) is not None:
@@ -271,6 +283,11 @@ def _variable_publishers(graph: Graph) -> dict[str, str]:
             for var, _ in tr.publish:
                 out.setdefault(var, name)
     return out
+
+
+def _handled_by_failure_edge(graph: Graph, name: str, children: list[ExecRow]) -> bool:
+    on_failure = {t for tr in graph.nodes[name].transitions if fires(tr.kind, False, False) for t in tr.do}
+    return any(r.workflow_task.triggered_by == name and r.workflow_task.task_name in on_failure for r in children)
 
 
 def _starved_joins(graph: Graph, expected: list[str], rows_of: dict[str, list[ExecRow]]) -> list[str]:

@@ -15,7 +15,18 @@ import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
 from racesim.engine.runner import DEFAULT_FAIL_ON, SCHEMA_VERSION
-from racesim.options import MAX_RUNS, SEED_HELP, InputError, check_outputs, progress_bar, seed_option, write_output, wrote
+from racesim.options import (
+    MAX_RUNS,
+    SEED_HELP,
+    InputError,
+    _check_cluster,
+    check_outputs,
+    cluster_option,
+    progress_bar,
+    seed_option,
+    write_output,
+    wrote,
+)
 from racesim.reports import junit
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
@@ -65,6 +76,7 @@ def failure_message(result: ExpectResult, scenario: Scenario) -> str:
 @seed_option(SEED_HELP + "; every expect entry's sweep starts here.")
 @click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({_USABLE}).")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--junit", "junit_path", default=None, help="Write JUnit XML here (one testcase per expect entry).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a result object per expect entry).")
 @click.option(
@@ -81,6 +93,7 @@ def check(
     seed: int,
     strategy: str,
     jobs: int,
+    cluster: str | None,
     junit_path: str | None,
     as_json: bool = False,
     fail_on: str | None = None,
@@ -102,6 +115,7 @@ def check(
         raise InputError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    _check_cluster(cluster, jobs)
     if strategy not in STRATEGIES or strategy == "replay":
         choices = ", ".join(s for s in STRATEGIES if s != "replay")
         raise InputError(f"--strategy: unknown strategy {strategy!r} (choose from: {choices})")
@@ -122,7 +136,7 @@ def check(
                 echo(f"skip  {sc.name}: no expect block")
                 cases.append(junit.Case(sc.name, "expect", skipped="no expect block"))
                 continue
-            for result in evaluate(sc, seed, runs, jobs, advance, strategy, gating):
+            for result in evaluate(sc, seed, runs, jobs, advance, strategy, cluster, gating):
                 results.append((result, sc))
                 status = "ok   " if result.ok else "FAIL "
                 echo(f"{status} {sc.name} [{case_name(result)}] {result.summary.runs} runs")

@@ -12,6 +12,7 @@ from racesim.engine.runner import Summary, config_for
 from racesim.options import (
     GUARD_HELP,
     SEED_HELP,
+    VERSION_HELP,
     InputError,
     _check_runs,
     _deployment,
@@ -29,6 +30,7 @@ from racesim.sim.findings import fails
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="none", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--replicas", type=int, default=None, help="Executor processes (threads here) competing for the queues.")
 @click.option("--runs", "-n", type=int, default=10, show_default=True, help="Live runs, one after another.")
 @seed_option(SEED_HELP + " (worker durations and outcomes).")
@@ -38,7 +40,9 @@ from racesim.sim.findings import fails
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
 @fail_on_option
-def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, fail_on) -> None:
+def live(
+    scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, fail_on
+) -> None:
     """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
     (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
     try:
@@ -48,7 +52,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
     _check_runs(runs)
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
-    g = _guards(guards)
+    g = _guards(version or guards)
     sc = _scenario(scenario)
     chosen = _fail_on(fail_on, sc)
     gates = None

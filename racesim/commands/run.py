@@ -18,7 +18,9 @@ from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
     SEED_HELP,
+    VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _fail_on,
@@ -28,6 +30,7 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     deployment_options,
     fail_on_option,
     progress_bar,
@@ -90,6 +93,7 @@ def first_failing_pair(summaries, configs, seed, fail_on=DEFAULT_FAIL_ON):
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
 @seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
@@ -98,6 +102,7 @@ def first_failing_pair(summaries, configs, seed, fail_on=DEFAULT_FAIL_ON):
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
 @fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 @click.option(
@@ -110,6 +115,7 @@ def first_failing_pair(summaries, configs, seed, fail_on=DEFAULT_FAIL_ON):
 def run(
     scenario,
     guards,
+    version,
     runs,
     seed,
     as_json,
@@ -118,6 +124,7 @@ def run(
     expect_zero,
     fail_on,
     jobs,
+    cluster,
     html_path,
     trace_json,
     save_dir,
@@ -132,10 +139,11 @@ def run(
     """
     sc = _scenario(scenario)
     fail_on = _fail_on(fail_on, sc)
-    g = _guards(guards)
+    g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
+    _check_cluster(cluster, jobs)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
@@ -151,7 +159,7 @@ def run(
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
-        [summary] = run_sweeps([config], seed, runs, jobs, advance)
+        [summary] = run_sweeps([config], seed, runs, jobs, advance, cluster=cluster)
     if as_json:
         click.echo(json.dumps(summary.to_json(fail_on, command="run"), indent=2))
     else:
@@ -181,6 +189,7 @@ def run(
     show_default=True,
     help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
 )
+@click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
 @click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
@@ -194,6 +203,7 @@ def run(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object; its cells: one result object per cell.")
 @fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 def matrix(
@@ -201,6 +211,7 @@ def matrix(
     runs,
     seed,
     guard_sets,
+    versions,
     replicas,
     listeners,
     prefetch,
@@ -210,6 +221,7 @@ def matrix(
     as_json,
     fail_on,
     jobs,
+    cluster,
     html_path,
     trace_json,
 ) -> None:
@@ -224,7 +236,8 @@ def matrix(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
-    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    _check_cluster(cluster, jobs)
+    sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
@@ -241,9 +254,11 @@ def matrix(
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
     total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
     with progress_bar(total, f"{sc.name} matrix") as advance:
-        summaries = run_sweeps(configs, seed, runs, jobs, advance)
+        summaries = run_sweeps(configs, seed, runs, jobs, advance, cluster=cluster)
         answers = (
-            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
+            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance, cluster) for f in fault_sets for d in deployments]
+            if minimal
+            else []
         )
     if as_json:
         data = {
