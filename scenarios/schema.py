@@ -139,9 +139,9 @@ def read_bytes(path: Path, source: str) -> bytes:
     return raw
 
 
-def parse_text(raw: bytes, source: str) -> Document:
-    """Bytes -> Document. Aliases are refused (a few lines of anchors can expand to gigabytes),
-    nesting and node counts are bounded before composing, and only plain scalar tags are built."""
+def compose(raw: bytes, source: str) -> yaml.Node | None:
+    """Bytes -> YAML node tree (None for an empty document). Aliases are refused (a few lines of
+    anchors can expand to gigabytes), nesting and node counts are bounded before composing."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,9 +166,14 @@ def parse_text(raw: bytes, source: str) -> Document:
                     raise ScenarioError(f"{source}:{line}: (yaml): nested deeper than {MAX_DEPTH} levels")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(source, exc) from None
+
+
+def parse_text(raw: bytes, source: str) -> Document:
+    """Bytes -> Document; only plain scalar tags are built."""
+    node = compose(raw, source)
     if node is None:
         raise ScenarioError(f"{source}:1: (document): the file is empty")
     doc = Document(source, None)
