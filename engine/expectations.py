@@ -73,6 +73,7 @@ def evaluate(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     strategy: str = "random",
+    cluster: str | None = None,
 ) -> list[ExpectResult]:
     """Run every expect entry of ``scenario``; ``runs`` overrides each entry's count."""
     entries = scenario.expect if isinstance(scenario.expect, list) else []
@@ -82,7 +83,7 @@ def evaluate(
         faults = Faults.parse(str(entry["faults"])) if "faults" in entry else scenario.faults
         config = config_for(scenario, Guards.parse(str(entry["guards"])), deployment, faults)
         n = runs if runs is not None else int(entry.get("runs", scenario.runs))
-        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy)
+        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy, cluster=cluster)
         result = ExpectResult(
             scenario.name, entry, summary, scenario_ref=_reference(scenario), base_deployment=scenario.deployment
         )

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from racesim.commands import check, explore, live, run, scenario
+from racesim.engine.parallel import ClusterError
 from racesim.options import InputError, set_invocation
 
 
@@ -24,6 +25,9 @@ class RacesimGroup(click.Group):
             code = super().main(args, prog_name or "racesim", standalone_mode=False, **extra)
         except InputError as exc:
             click.echo(str(exc) if exc.bare else f"racesim: error: {exc}", err=True)
+            sys.exit(2)
+        except ClusterError as exc:
+            click.echo(f"racesim: error: {exc}", err=True)
             sys.exit(2)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)

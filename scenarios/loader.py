@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from racesim.models.graph import Graph, Node, Transition, classify_when
+from racesim.models.graph import Graph, Node, Retry, Transition, classify_when
 from racesim.scenarios import schema
 from racesim.scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
 from racesim.sim.config import Deployment, Faults, TaskOutcome
@@ -93,4 +93,13 @@ def _node(task: dict) -> Node:
     transitions = tuple(
         Transition(classify_when(tr["when"]), tuple(tr["do"]), tuple(tr["publish"]), tr["when"]) for tr in task["next"]
     )
-    return Node(task["name"], task["action"], task["with_items"], task["concurrency"], task["join"], transitions)
+    retry = task.get("retry")
+    return Node(
+        task["name"],
+        task["action"],
+        task["with_items"],
+        task["concurrency"],
+        task["join"],
+        transitions,
+        retry=None if retry is None else Retry(retry["count"], retry["delay"], retry["backoff"], retry["max_delay"]),
+    )

@@ -51,7 +51,10 @@ ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *EXPECT_DEPLOYMENT_
 
 TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect")
 WORKFLOW_KEYS = ("ref", "tasks")
-TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next")
+TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next", "retry")
+RETRY_KEYS = ("count", "delay", "backoff", "max_delay", "on_error")
+BACKOFFS = ("constant", "linear", "exponential")
+MAX_RETRIES = 100
 TRANSITION_KEYS = ("when", "do", "publish")
 OUTCOME_KEYS = ("fail_items", "fail", "fail_probability")
 
@@ -411,7 +414,23 @@ def _task(doc: Document, path: FieldPath, raw: object) -> dict:
     raw_next = task.get("next")
     raw_next = [] if raw_next is None else listing(doc, (*path, "next"), raw_next, MAX_TRANSITIONS)
     out["next"] = [_transition(doc, (*path, "next", j), tr) for j, tr in enumerate(raw_next)]
+    out["retry"] = None if task.get("retry") is None else _retry(doc, (*path, "retry"), task["retry"])
     return out
+
+
+def _retry(doc: Document, path: FieldPath, raw: object) -> dict:
+    """A task's retry block; only HEAD's H0 acts on it, and ``on_error`` is ignored (spec 10)."""
+    spec = fields(doc, path, raw, RETRY_KEYS, ("count",))
+    backoff = text(doc, (*path, "backoff"), spec.get("backoff", "constant"), MAX_NAME, one_line=True)
+    if backoff not in BACKOFFS:
+        doc.fail((*path, "backoff"), f"unknown backoff {show(backoff)} (choose from: {', '.join(BACKOFFS)})")
+    max_delay = spec.get("max_delay")
+    return {
+        "count": integer(doc, (*path, "count"), spec["count"], 0, MAX_RETRIES),
+        "delay": number(doc, (*path, "delay"), spec.get("delay", 0), 0.0, MAX_SECONDS),
+        "backoff": backoff,
+        "max_delay": None if max_delay is None else number(doc, (*path, "max_delay"), max_delay, 0.0, MAX_SECONDS),
+    }
 
 
 def _transition(doc: Document, path: FieldPath, raw: object) -> dict:

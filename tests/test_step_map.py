@@ -153,3 +153,29 @@ def test_main_renders_markdown_and_rejects_other_arguments(capsys):
     assert step_map.main(["--markdown"]) == 0
     assert capsys.readouterr().out.startswith("# Step map")
     assert step_map.main(["--html"]) == 2
+
+
+DOCS = ("docs/model.md", "docs/step-map.md")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_doc_links_stay_inside_the_repository_and_anchors_exist(doc):
+    text = (ROOT / doc).read_text()
+    anchors = {step_map.anchor(label) for label in step_map.labels()}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith("https://"):
+            assert target.startswith(step_map.ATTUNE_REPO), target
+            continue
+        path, _, fragment = target.partition("#")
+        resolved = (ROOT / doc).parent / path if path else ROOT / doc
+        assert resolved.resolve().is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
+        assert resolved.exists(), f"{doc} links a missing file: {target}"
+        if resolved.name == "step-map.md" and fragment:
+            assert fragment in anchors, f"{doc} links a missing step anchor: {target}"
+
+
+def test_model_doc_names_every_mapped_step_label():
+    text = (ROOT / "docs" / "model.md").read_text()
+    linked = set(re.findall(r"step-map\.md#(step-[a-z0-9-]+)", text))
+    missing = sorted(label for label in step_map.labels() if step_map.anchor(label) not in linked)
+    assert not missing, f"docs/model.md does not link these steps: {missing}"

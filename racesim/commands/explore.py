@@ -22,7 +22,9 @@ from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -30,6 +32,7 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     invocation,
     progress_bar,
     seed_option,
@@ -77,6 +80,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
@@ -93,8 +97,10 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option(
     "--jobs", "-j", type=int, default=1, show_default=True, help="random/pct: worker processes (results identical to 1)."
 )
+@cluster_option
 def explore(
     scenario,
+    version,
     strategy,
     depth,
     preemption_bound,
@@ -115,6 +121,7 @@ def explore(
     as_json,
     html_path,
     jobs,
+    cluster,
 ) -> None:
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
@@ -125,8 +132,9 @@ def explore(
     """
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    _check_cluster(cluster, jobs)
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
@@ -140,6 +148,8 @@ def explore(
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
+        if cluster is not None:
+            raise InputError("--cluster: random and pct sweeps only (a dfs search runs in this process)")
         if preemption_bound < 0:
             raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
         if not 1 <= max_schedules <= MAX_SCHEDULES:
@@ -164,7 +174,7 @@ def explore(
                 raise InputError(f"--depth: must be between 1 and 64, got {depth}")
             params = {"depth": depth, "length": estimate_length(config)}
         with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
-            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params)
+            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params, cluster)
         first_seed = summary.by_task[target].first_failing_seed if target else summary.first_failing_seed
         if first_seed is not None:
             first_failing = run_one(config, first_seed, strategy, params, record=True)

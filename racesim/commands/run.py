@@ -18,7 +18,9 @@ from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
     SEED_HELP,
+    VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -27,6 +29,7 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     deployment_options,
     invocation,
     progress_bar,
@@ -92,6 +95,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
 @seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
@@ -99,6 +103,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 @click.option(
@@ -111,6 +116,7 @@ def first_failing_pair(summaries, configs, seed):
 def run(
     scenario,
     guards,
+    version,
     runs,
     seed,
     as_json,
@@ -118,6 +124,7 @@ def run(
     faults,
     expect_zero,
     jobs,
+    cluster,
     html_path,
     trace_json,
     save_dir,
@@ -132,10 +139,11 @@ def run(
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
+    _check_cluster(cluster, jobs)
     dep = _deployment(
         sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers, worker_slots=worker_slots
     )
@@ -152,7 +160,7 @@ def run(
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
-        [summary] = run_sweeps([config], seed, runs, jobs, advance)
+        [summary] = run_sweeps([config], seed, runs, jobs, advance, cluster=cluster)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:
@@ -181,6 +189,7 @@ def run(
     show_default=True,
     help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
 )
+@click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
 @click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
@@ -193,6 +202,7 @@ def run(
 @click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 def matrix(
@@ -200,6 +210,7 @@ def matrix(
     runs,
     seed,
     guard_sets,
+    versions,
     replicas,
     listeners,
     prefetch,
@@ -208,6 +219,7 @@ def matrix(
     minimal,
     as_json,
     jobs,
+    cluster,
     html_path,
     trace_json,
 ) -> None:
@@ -220,7 +232,8 @@ def matrix(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
-    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    _check_cluster(cluster, jobs)
+    sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
@@ -237,9 +250,11 @@ def matrix(
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
     total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
     with progress_bar(total, f"{sc.name} matrix") as advance:
-        summaries = run_sweeps(configs, seed, runs, jobs, advance)
+        summaries = run_sweeps(configs, seed, runs, jobs, advance, cluster=cluster)
         answers = (
-            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
+            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance, cluster) for f in fault_sets for d in deployments]
+            if minimal
+            else []
         )
     if as_json:
         data = [cell_json(s) for s in summaries]
