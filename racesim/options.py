@@ -29,6 +29,20 @@ VERSION_HELP = (
 GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' ({_SWITCH_NAMES})."
 
 
+_argv: list[str] = []  # this process's command line after "racesim", set by the CLI group
+
+
+def set_invocation(argv: list[str]) -> None:
+    _argv[:] = argv
+
+
+def invocation() -> str:
+    """The command line being run, shlex-quoted: the "this report" line of a report."""
+    from racesim.reports import reproduce
+
+    return reproduce.invocation(_argv)
+
+
 class InputError(Exception):
     """Bad usage or input: one line on stderr, exit 2. ``bare`` lines (a scenario's
     ``FILE:LINE: field.path: problem``) are printed as they are, without a prefix."""
@@ -137,6 +151,7 @@ deployment_options = [
     click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1)."),
     click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10)."),
     click.option("--workers", type=int, help="Worker processes."),
+    click.option("--worker-slots", type=int, help="Concurrency permits per worker (attune: 10)."),
 ]
 
 
