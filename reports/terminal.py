@@ -6,6 +6,7 @@ from racesim.engine.headlines import headlines
 from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, RunResult, Summary
 from racesim.sim.findings import BY_NAME, NAMES, TRUE, describe_fail_on
 from racesim.sim.trace import Event, events
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -27,13 +28,23 @@ def _short(name: str) -> str:
 
 def summary_table(summaries: list[Summary], title: str, fail_on: FailOn = DEFAULT_FAIL_ON) -> Table:
     """One row per sweep; per finding, the runs showing it (runs only: occurrences are in
-    the by-task table)."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("guards", justify="left")
-    table.add_column("runs", justify="right")
-    for name in NAMES:
-        table.add_column(f"{_short(name)} (runs)", justify="right")
-    table.add_column("first failing seed", justify="right")
+    the by-task table). Headers never narrower than their longest word, so they stay whole
+    at 80 columns."""
+    table = Table(
+        title=f"{title}: runs showing each finding",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    headers = ["guards", "runs", *(_short(n) for n in NAMES), "1st failing seed"]
+    for i, col in enumerate(headers):
+        width = max(len(word) for word in col.split())
+        if i == 0:
+            table.add_column(col, min_width=max(width, 8), overflow="fold")
+        else:
+            table.add_column(col, justify="right", min_width=width)
     for s in summaries:
         first = s.first_failing(fail_on)
         style = "bold red" if first is not None else "green"

@@ -226,7 +226,7 @@ def test_headlines_never_mix_runs_with_dispatches(fanin):
 
 
 def test_matrix_cells_split_successor_duplicates_from_item_reruns():
-    text = invoke("matrix", "with-items-fanin", "--guards", "none,both", "--runs", "60")
+    text = invoke("matrix", "with-items-fanin", "--guards", "none,both", "--listeners", "1", "--runs", "60")
     assert "dup " not in text.replace("successor dup", "")  # no mixed "dup N/R" figure any more
     assert "successor dup: 0/60 runs" in text and "item re-run:" in text
 
