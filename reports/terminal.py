@@ -21,6 +21,16 @@ SHORT = {
     "stuck_workflow": "stuck",
 }
 
+# One-word summary-table headers: whole at 80 columns (the caption spells each out).
+COLUMN = {
+    "duplicate_dispatch": "dup",
+    "item_rerun": "re-run",
+    "lost_update": "lost",
+    "wrong_outcome": "wrong",
+    "missed_dispatch": "missed",
+    "stuck_workflow": "stuck",
+}
+
 
 def _short(name: str) -> str:
     return SHORT.get(name, name)
@@ -32,13 +42,15 @@ def summary_table(summaries: list[Summary], title: str, fail_on: FailOn = DEFAUL
     at 80 columns."""
     table = Table(
         title=f"{title}: runs showing each finding",
+        caption="; ".join(f"{COLUMN.get(n, n)}: {BY_NAME[n].title}" for n in NAMES),
+        caption_justify="left",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,
     )
-    headers = ["guards", "runs", *(_short(n) for n in NAMES), "1st failing seed"]
+    headers = ["guards", "runs", *(COLUMN.get(n, n) for n in NAMES), "first failing"]
     for i, col in enumerate(headers):
         width = max(len(word) for word in col.split())
         if i == 0:
