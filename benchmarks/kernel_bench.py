@@ -44,9 +44,8 @@ def main() -> None:
     args = parser.parse_args()
     scenario = load("with-items-fanin")
     print(f"median of {args.rounds} rounds of {args.runs} runs, seed scenario, random timing; us per run")
-    print(
-        f"{'guards':<12} {'steps':>6} {'lean':>7} {'traced':>7} {'seq':>7} {'lean/seq':>9} {'traced/seq':>11} {'simpy us/event':>15}"
-    )
+    cols = f"{'steps':>6} {'lean':>7} {'traced':>7} {'seq':>7} {'lean/seq':>9} {'traced/seq':>11} {'simpy us/event':>15}"
+    print(f"{'guards':<12} {cols}")
     for name in ("none", "layer1", "layer2", "both", "serialized"):
         guards = Guards.parse(name)
         config = config_for(scenario, guards)
