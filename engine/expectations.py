@@ -16,7 +16,6 @@ each finding either ``0`` (no run shows it) or ``some`` (at least one run shows 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,12 +23,14 @@ from pathlib import Path
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import Summary, config_for
 from racesim.models.guards import Guards
+from racesim.scenarios import schema
 from racesim.scenarios.loader import CATALOG, Scenario
 from racesim.sim.config import Faults
 
-METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
-DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
-ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *DEPLOYMENT_KEYS, *METRICS)
+# The expect vocabulary is the scenario schema's: one definition, read here.
+METRICS = schema.METRICS
+DEPLOYMENT_KEYS = schema.EXPECT_DEPLOYMENT_KEYS
+ENTRY_KEYS = schema.ENTRY_KEYS
 
 
 def observed(summary: Summary, metric: str) -> int:
@@ -61,17 +62,6 @@ class ExpectResult:
         where = f"replicas={d.replicas} listeners={d.listeners} faults={self.summary.faults.label()}"
         return f"{self.scenario} [{self.summary.guards}] {where}"
 
-    def replay_command(self) -> str:
-        """The command that reproduces the first run contradicting the expectation."""
-        d = self.summary.deployment
-        base = self.base_deployment or d
-        extra = "".join(f" --{k} {getattr(d, k)}" for k in ("prefetch", "workers") if getattr(d, k) != getattr(base, k))
-        return (
-            f"racesim run {shlex.quote(self.scenario_ref or self.summary.scenario)} --guards {self.summary.guards} "
-            f"--replicas {d.replicas} --listeners {d.listeners}{extra} --faults {self.summary.faults.label()} "
-            f"--seed {self.first_seed()} --runs 1 --trace"
-        )
-
     def first_seed(self) -> int:
         return self.failing_seed if self.failing_seed is not None else self.summary.seed
 
@@ -83,6 +73,7 @@ def evaluate(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     strategy: str = "random",
+    cluster: str | None = None,
 ) -> list[ExpectResult]:
     """Run every expect entry of ``scenario``; ``runs`` overrides each entry's count."""
     entries = scenario.expect if isinstance(scenario.expect, list) else []
@@ -92,7 +83,7 @@ def evaluate(
         faults = Faults.parse(str(entry["faults"])) if "faults" in entry else scenario.faults
         config = config_for(scenario, Guards.parse(str(entry["guards"])), deployment, faults)
         n = runs if runs is not None else int(entry.get("runs", scenario.runs))
-        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy)
+        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy, cluster=cluster)
         result = ExpectResult(
             scenario.name, entry, summary, scenario_ref=_reference(scenario), base_deployment=scenario.deployment
         )

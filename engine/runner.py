@@ -104,6 +104,7 @@ def verdict_of(output: RunOutput) -> Verdict:
         output.completions_published,
         output.livelock,
         output.faults_fired,
+        output.config.guards.handled,
     )
 
 
