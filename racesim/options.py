@@ -197,6 +197,35 @@ def seed_option(help: str = SEED_HELP + ".") -> Callable:
     return click.option("--seed", "-s", type=SEED_TYPE, default=1, show_default=True, help=help)
 
 
+# The real stores, for every command that talks to them (live, calibrate).
+store_options = [
+    click.option(
+        "--postgres",
+        metavar="DSN",
+        default=None,
+        help="PostgreSQL connection string or URI (libpq); default: the PG* variables, then 127.0.0.1:5432 user postgres.",
+    ),
+    click.option(
+        "--amqp",
+        metavar="URL",
+        default=None,
+        help="RabbitMQ URL (amqp://user:password@host:port/vhost); default: $AMQP_URL, then guest@127.0.0.1:5672.",
+    ),
+]
+
+
+def _stores(postgres: str | None, amqp: str | None) -> tuple[str, str]:
+    """(DSN, AMQP URL) from the options, the environment, then localhost (racesim.live.connections)."""
+    try:
+        from racesim.live import connections
+    except ImportError as exc:
+        raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
+    try:
+        return connections.postgres_dsn(postgres), connections.amqp_url(amqp)
+    except connections.ConnectionSettingError as exc:
+        raise InputError(str(exc)) from None
+
+
 def with_options(options):
     def wrap(fn):
         for option in reversed(options):
