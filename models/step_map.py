@@ -57,6 +57,7 @@ W_EXEC = "crates/worker/src/executor.rs"
 TIMEOUT = "crates/executor/src/timeout_monitor.rs"
 SUPERVISOR = "crates/supervisor/src/main.rs"
 DEAD_LETTER = "crates/executor/src/dead_letter_handler.rs"
+MAINT = "crates/common/src/repositories/maintenance.rs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +409,19 @@ STEPS: tuple[Step, ...] = (
                     "f93": _all(_s(SCHED, 622, 771), _s(SCHED, 774, 850)),
                     "head": _all(_s(SCHED, 985, 1183), _s(SCHED, 1186, 1265))},
          "An entry dispatch error aborts the remaining entries in attune; racesim's starter continues with the next."),
+    # ---- HEAD recovery actors (spec 3.4 and 10; optional: head+recovery) ---------------
+    Step("R0", "recovery", "Timeout monitor: wait one check interval (60 s) between passes, on every replica.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 71, 100))},
+         "attune's interval ticks once at start; racesim starts with the wait (a pass at t = 0 finds nothing stale)."),
+    Step("R1", "recovery", "Timeout monitor: rows scheduled and not updated for 300 s -> compare-and-set to failed, then publish a completion.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 102, 240))}),
+    Step("R2", "recovery", "Dead-worker reconciliation: running rows on a missing/inactive worker or one silent for 90 s -> CAS running to abandoned, publish a completion.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 243, 300))}),
+    Step("R3", "recovery", "Supervisor: rows non-terminal (or running on a dead or null worker) and not updated for 2 h -> abandoned (canceling -> cancelled), publish a completion.",
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 705, 770), _s(MAINT, 336, 362))},
+         "The null-worker clause matches every workflow's own execution, written only at completion."),
+    Step("R4", "recovery", "Supervisor workflow rule: copy a terminal parent status onto a stale workflow; fail a stale workflow whose children are all terminal with one failed/abandoned, and publish its completion.",
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 676, 700), _s(MAINT, 599, 681))}),
 )
 # fmt: on
 
