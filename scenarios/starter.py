@@ -121,6 +121,10 @@ def render(name: str, description: str, ref: str, tasks: list[dict], notes: list
         + "# finishing close together (a narrow worker_duration) is what makes races likely.\n"
         + "timing:\n"
         + timing
+        + "\n# load: several executions of this workflow sharing one deployment: count (default 1),\n"
+        + "# arrival all (started together), interval or poisson, and gap (seconds between starts,\n"
+        + "# their mean for poisson). e.g. load: {count: 20, arrival: poisson, gap: 0.05}\n"
+        + "load: {count: 1}\n"
         + "\n# outcomes: which tasks fail, per task: fail_items (item indexes of a with_items task),\n"
         + "# fail: true (the whole task), fail_probability (0 to 1 per run). Unlisted tasks succeed.\n"
         + "# e.g. outcomes: {process_items: {fail_items: [2]}}\n"
