@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from racesim.models.graph import Graph
 from racesim.models.guards import Guards
+from racesim.models.recovery import RecoveryTiming
+from racesim.sim.load import Load
 from racesim.sim.timing import TimingModel
 
 # Fault names (kebab-case, as on the command line) and where each strikes.
@@ -95,3 +97,5 @@ class RunConfig:
     outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
     workflow_ref: str = "workflow"
     max_steps: int = 200_000
+    load: Load = Load()  # how many workflow executions share the deployment, and when they start
+    recovery: RecoveryTiming = RecoveryTiming()  # thresholds of the optional recovery actors

@@ -30,6 +30,7 @@ from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
 from racesim.models.ops import Op, StoreError
+from racesim.models.recovery import supervisor, timeout_monitor
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
@@ -177,7 +178,12 @@ class World:
         for e in range(dep.replicas):
             self._start_executor(e, delay=0.0)
         graph = self.config.graph
-        self.spawn("starter", "starter", start_workflow(guards, self.config.workflow_ref, graph))
+        starts = self.config.load.start_times(self._latency)
+        for i, at in enumerate(starts):  # one workflow execution each (sim/load.py)
+            name = "starter" if len(starts) == 1 else f"starter{i}"
+            self.spawn(name, "starter", start_workflow(guards, self.config.workflow_ref, graph), at)
+        if guards.recovery:  # HEAD 3.4: one supervisor (the monitors live in each executor)
+            self.spawn("supervisor", "supervisor", supervisor(self.config.recovery))
 
     def _start_worker(self, w: int) -> None:
         """Worker process ``w`` (again, after a crash: a new consumer, no slots yet)."""
@@ -224,6 +230,8 @@ class World:
         self.spawn(f"{prefix}.scheduler", group, execution_scheduler(guards, requests), delay)
         for k in range(dep.listeners):
             self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
+        if guards.recovery:
+            self.spawn(f"{prefix}.monitor", group, timeout_monitor(self.config.recovery), delay)
 
     def spawn(
         self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable[[], None] | None = None
