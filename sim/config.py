@@ -18,6 +18,8 @@ FAULTS: dict[str, str] = {
     "publish-failure": "publishing a successor's ExecutionRequested fails after its row was inserted",
     "crash-after-commit": "(lock) an executor dies between COMMIT and the outbox publishes",
     "db-error": "a database error inside an advance (at the completed/failed-list write); the listener acks",
+    "crash": "any actor but the starter may crash at any of its yield points, with probability P at each: a worker slot,"
+    " its whole worker process, or an executor with its listeners and scheduler (a choice of the run; see --crashes for dfs)",
 }
 
 
