@@ -45,12 +45,17 @@ def list_cmd() -> None:
 SAVE_CAP = 20
 
 
-def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast) -> None:
-    """Write the optional HTML report and Perfetto trace for a sweep or a single run."""
+def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast, configs=None) -> None:
+    """Write the optional HTML report and Perfetto trace for a sweep or a single run. With
+    ``configs`` (one per summary) the report explains each finding and task of the sweep."""
     if html_path:
+        from racesim.analysis.cases import cases
         from racesim.reports import html
 
-        html.write_report(html_path, title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
+        found = cases(summaries, configs) if configs and summaries else None
+        html.write_report(
+            html_path, title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, cases=found
+        )
     if trace_json and failing is not None:
         from racesim.reports import perfetto
 
@@ -143,7 +148,7 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
-        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast)
+        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast, [config])
     if save_dir:
         saved = save_failing(save_dir, scenario, sc, config, summary)
         click.echo(f"saved {len(saved)} failing schedule(s) to {save_dir}", err=True)
@@ -231,7 +236,9 @@ def matrix(
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
-        _report_outputs(html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
+        _report_outputs(
+            html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast, configs
+        )
 
 
 def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
