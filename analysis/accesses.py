@@ -1,14 +1,15 @@
 """What each trace event read or wrote, and which message it carried.
 
-Access keys: ``("exec", id)`` one execution row; ``("task", name)`` a predicate over one
-task's rows; ``("children",)`` a predicate over all of the workflow's rows; ``("wf", id)``
-a workflow_execution row; ``("dkey", name, index)`` a dispatch key.
+Access keys are the op catalogue's resources (``models.ops``: ``("exec", id)``,
+``("task", W, name)``, ``("rows", W)``, ``("children", parent)``, ``("wf", W)``,
+``("key", W, name, index)``, ...); what each op kind touches is read from the catalogue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from racesim.models import ops
 from racesim.models.rows import WORKER_DISPATCH
 from racesim.sim.trace import Event
 
@@ -16,15 +17,8 @@ Key = tuple
 TaskKey = tuple[str, int | None]
 
 # Ops whose reads feed the decision to dispatch a successor (spec 4.1 P2/P6e, 4.2 F2,
-# 2.4 dispatch key) or to release an item (P6d).
-DECISIVE_OPS = frozenset(
-    {"ReadWorkflowExecution", "CountRemaining", "CountTaskRows", "InsertDispatchKey", "ReadDispatchKey", "SelectPending"}
-)
-# Predicates over the rows of one task (its name is the op's second argument).
-TASK_PREDICATES = frozenset(
-    {"CountInFlight", "SelectPending", "CountRemaining", "AnyItemFailed", "CountTaskRows", "ReadItemRows"}
-)
-EXEC_WRITES = frozenset({"SetExecutionStatus", "WriteExecutionRow"})
+# 2.4 dispatch key) or to release an item (P6d): the catalogue's ``decisive`` flag.
+DECISIVE_OPS = frozenset(kind.name for kind in ops.CATALOGUE.values() if kind.decisive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,67 +38,19 @@ def task_of(db, eid: int | None) -> TaskKey | None:
     return None if wt is None else (wt.task_name, wt.task_index)
 
 
-def _dkey(args: tuple) -> Key:
-    # (workflow, task, index[, execution]) since the op catalogue; (task, index[, ...]) before.
-    if len(args) >= 3 and isinstance(args[0], int) and isinstance(args[1], str):
-        return ("dkey", args[1], args[2])
-    return ("dkey", args[0], args[1])
-
-
 def accesses(ev: Event, db) -> list[Access]:
-    """The DB rows and predicates an event read or wrote (nothing for a failed op)."""
-    op, args, result = ev.op, ev.args, ev.result
-    if is_error(result):
-        return []
-    out: list[Access] = []
-
-    def exec_write(eid: int) -> None:
-        out.append(Access("w", ("exec", eid)))
-        task = task_of(db, eid)
-        if task is not None:
-            out.append(Access("w", ("task", task[0])))
-            out.append(Access("w", ("children",)))
-
-    if op == "ReadExecution":
-        out.append(Access("r", ("exec", args[0])))
-    elif op == "InsertExecution" and isinstance(result, int):
-        exec_write(result)
-    elif op in EXEC_WRITES:
-        exec_write(args[0])
-    elif op == "CasExecutionStatus":
-        if result is True:
-            exec_write(args[0])
-        else:
-            out.append(Access("r", ("exec", args[0])))
-    elif op in TASK_PREDICATES:
-        out.append(Access("r", ("task", args[1])))
-        if op == "SelectPending" and isinstance(result, tuple):
-            out.extend(Access("r", ("exec", e)) for e in result)  # it saw these rows `requested`
-    elif op in ("CountRunning", "ReadChildren"):
-        out.append(Access("r", ("children",)))
-    elif op == "InsertWorkflowExecution" and isinstance(result, int):
-        out.append(Access("w", ("wf", result)))
-    elif op == "ReadWorkflowExecution":
-        out.append(Access("r", ("wf", args[0])))
-    elif op == "UpdateWorkflowExecution":
-        out.append(Access("w", ("wf", args[0])))
-    elif op in ("InsertDispatchKey", "ReadDispatchKey"):
-        out.append(Access("r", _dkey(args)))
-        if op == "InsertDispatchKey" and result is True:
-            out.append(Access("w", _dkey(args)))
-    elif op == "SetDispatchKeyExecution":
-        out.append(Access("w", _dkey(args)))
-    return out
+    """The shared resources an event read or wrote (nothing for a failed op); ``db`` is the
+    run's final simulated database, which resolves a row to its workflow and task."""
+    reads, writes = ops.observed(ev.op, ev.args, ev.result, db)
+    return [Access("r", k) for k in sorted(reads, key=repr)] + [Access("w", k) for k in sorted(writes, key=repr)]
 
 
 # ---- messages ------------------------------------------------------------------------------
 def message_of(ev: Event) -> tuple[str, int] | None:
-    """(kind, execution id) of a Publish's message or a Consume's delivery. A published
-    message is traced as ``Message.summary()``: ``Kind#id`` or ``Kind#id:status``."""
-    if ev.op == "Publish" and len(ev.args) >= 2:
-        kind, sep, rest = str(ev.args[1]).partition("#")
-        number = rest.split(":", 1)[0]
-        return (kind, int(number)) if sep and number.isdigit() else None
+    """(kind, execution id) of a Publish's message (traced as queue, summary, kind, id) or a
+    Consume's delivery."""
+    if ev.op == "Publish" and len(ev.args) >= 4:
+        return (str(ev.args[2]), int(ev.args[3]))
     if ev.op == "Consume" and isinstance(ev.result, tuple) and len(ev.result) >= 4 and ev.result[0] == "msg":
         return (str(ev.result[2]), int(ev.result[3]))
     return None
@@ -140,10 +86,6 @@ def message_links(evs: list[Event]) -> list[tuple[int, int]]:
             src = delivered[key]
         elif pending.get(key):
             src = pending[key].pop(0)
-        else:  # a trace without the consumed queue: any queue carrying this message
-            for k in sorted((k for k in pending if k[1] == msg and pending[k]), key=lambda k: pending[k][0]):
-                src = pending[k].pop(0)
-                break
         if src is not None:
             delivered[key] = src
             links.append((src, i))

@@ -94,8 +94,9 @@ def cases(summaries: Sequence[Summary], configs: Sequence[RunConfig], limit: int
             if len(out) >= limit:
                 return out
             failing = run_one(config, seed, record=True)
-            contrast = contrast_for(failing, finding, task, summaries, configs)
-            out.append(Case(finding, task, runs, occurrences, seed, config, failing, contrast))
+            found = contrast_for(failing, finding, task, summaries, configs)
+            contrast, replayed = found if found is not None else (None, False)
+            out.append(Case(finding, task, runs, occurrences, seed, config, failing, contrast, replayed))
     return out
 
 
@@ -106,17 +107,18 @@ _EXTRA_SWITCHES = ("dedupe", "claim", "lock", "layer1", "layer2")
 
 def contrast_for(
     failing: RunResult, finding: str, task: str | None, summaries: Sequence[Summary], configs: Sequence[RunConfig]
-) -> RunResult | None:
-    """The failing run's schedule replayed under guards that do not show the finding.
+) -> tuple[RunResult, bool] | None:
+    """The failing run's schedule replayed under guards that do not show the finding, and
+    whether it is a replay (True) or the same seed run afresh (False).
 
     The same seed alone draws different timings under other guards (their extra round trips
     consume the random stream differently), so the race rarely even arises there. Replaying
     the failing run's recorded choices, leniently (a choice that no longer fits falls back
     to the simplest one), keeps the interleaving up to the point where the guards change
-    it. Candidates: a cell of the sweep at the same deployment and faults that never showed
-    the finding, ``serialized``, then the failing guards plus one more switch. The first in
-    which a guard step decided against the task (``guard_stops``) wins; else the first
-    without the finding; else None."""
+    it; the seed run afresh is tried second. Candidates: a cell of the sweep at the same
+    deployment and faults that never showed the finding, ``serialized``, then the failing
+    guards plus one more switch. The first in which a guard step decided against the task
+    (``guard_stops``) wins; else the first without the finding; else None."""
     config = failing.output.config
     candidates: list[RunConfig] = []
     for other, other_config in zip(summaries, configs, strict=True):
@@ -133,12 +135,16 @@ def contrast_for(
         if candidate.guards.switches in tried:
             continue
         tried.add(candidate.guards.switches)
-        result = run_one(candidate, failing.seed, choices=failing.output.choices, strict=False)
-        if shows(result, finding, task):
-            continue
-        if task is None or guard_stops(analyse(result), task):
-            return result
-        fallback = fallback or result
+        for replayed in (True, False):
+            if replayed:
+                result = run_one(candidate, failing.seed, choices=failing.output.choices, strict=False)
+            else:
+                result = run_one(candidate, failing.seed, record=True)
+            if shows(result, finding, task):
+                continue
+            if task is None or guard_stops(analyse(result), task):
+                return result, replayed
+            fallback = fallback or (result, replayed)
     return fallback
 
 
@@ -149,6 +155,7 @@ def single(result: RunResult) -> list[Case]:
     summary.add(result)
     out = []
     for finding, task, seed, runs, occurrences in finding_seeds(summary):
-        contrast = contrast_for(result, finding, task, [summary], [config])
-        out.append(Case(finding, task, runs, occurrences, seed, config, result, contrast))
+        found = contrast_for(result, finding, task, [summary], [config])
+        contrast, replayed = found if found is not None else (None, False)
+        out.append(Case(finding, task, runs, occurrences, seed, config, result, contrast, replayed))
     return out

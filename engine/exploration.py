@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from racesim.engine.runner import RunResult, run_one, run_with
+from racesim.engine.runner import RunResult, execute, run_one
 from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.schedulers.base import Strategy
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
 
 
-def run_scheduled(config: RunConfig, seed: int, scheduler, source: ChoiceSource | None = None) -> RunResult:
-    """One recorded run under a given scheduler object (run_one builds its own from a name)."""
+def run_scheduled(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSource | None = None) -> RunResult:
+    """One recorded run under a given strategy object (run_one builds its own from a name)."""
     if source is None:
-        source = ChoiceSource(seed, config.timing.samplers, config.timing.means(), timed=scheduler.timed, record=True)
-    return run_with(config, seed, scheduler, source)
+        source = ChoiceSource(seed, config.timing, timed=scheduler.timed, record=True)
+    return execute(config, scheduler, source)
 
 
 def estimate_length(config: RunConfig) -> int:

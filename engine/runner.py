@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from racesim.models.guards import Guards
 from racesim.scenarios.loader import Scenario
 from racesim.sim.checkers import Verdict, check
-from racesim.sim.choices import ChoiceSource, ReplaySource
+from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
 from racesim.sim.schedulers import STRATEGIES
+from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import digest
 from racesim.sim.world import RunOutput, World
 
@@ -42,7 +43,7 @@ class RunResult:
     digest: str
 
 
-def make_scheduler(strategy: str, params: dict | None = None):
+def make_scheduler(strategy: str, params: dict | None = None) -> Strategy:
     try:
         cls = STRATEGIES[strategy]
     except KeyError:
@@ -60,23 +61,22 @@ def run_one(
     strict: bool = True,
 ) -> RunResult:
     """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``)."""
-    means = config.timing.means()
     if choices is not None:
-        source: ChoiceSource = ReplaySource(choices, means, strict=strict)
-        source.seed = seed
-        scheduler = make_scheduler("replay")
-    else:
-        scheduler = make_scheduler(strategy, params)
-        source = ChoiceSource(seed, config.timing.samplers, means, timed=scheduler.timed, record=record)
-        if hasattr(scheduler, "seed"):
-            scheduler.seed(seed)
-    return run_with(config, seed, scheduler, source)
+        return execute(config, make_scheduler("replay"), ChoiceSource(seed, config.timing, prefix=choices, strict=strict))
+    sched = make_scheduler(strategy, params)
+    return execute(config, sched, ChoiceSource(seed, config.timing, timed=sched.timed, record=record))
 
 
-def run_with(config: RunConfig, seed: int, scheduler, source: ChoiceSource) -> RunResult:
-    """One run under a ready-made scheduler and choice source."""
-    output = World(config, scheduler, source).run()
-    return RunResult(seed, output, verdict_of(output), digest(output.records))
+def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource) -> RunResult:
+    """The one driver: one run of ``config`` under ``strategy``, every choice from ``source``.
+    Sweeps, replay, search and shrinking all come through here."""
+    output = World(config, strategy, source).run()
+    return RunResult(source.seed, output, verdict_of(output), digest(output.records))
+
+
+def run_with(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSource) -> RunResult:
+    """``execute`` under the name older callers use (``seed`` is the source's)."""
+    return execute(config, scheduler, source)
 
 
 def verdict_of(output: RunOutput) -> Verdict:

@@ -273,10 +273,10 @@ class _Stopped(Exception):
     """The run is over: leave the generator where it waits."""
 
 
-def _feeder(buffer: queue.Queue[Delivery], consumer: str) -> Generator:
+def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Generator:
     """A worker process's consumer (auto-ack): moves deliveries into the slots' buffer."""
     while True:
-        delivery = yield ops.Consume("W1", consumer)
+        delivery = yield ops.Consume("W1", consumer, source)
         buffer.put(delivery)
 
 
@@ -304,9 +304,10 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         for w in range(1, dep.workers + 1):
             consumer = f"worker{w}"
             run.local[consumer] = queue.Queue()
-            spawn(f"worker{w}.feed", _feeder(run.local[consumer], f"worker{w}.mq"), {f"worker{w}.mq": (worker_queue(w), 0, True)})
+            feed = _feeder(run.local[consumer], f"worker{w}.mq", worker_queue(w))
+            spawn(f"worker{w}.feed", feed, {f"worker{w}.mq": (worker_queue(w), 0, True)})
             for slot in range(dep.worker_slots):
-                spawn(f"worker{w}.slot{slot}", worker_slot(consumer))
+                spawn(f"worker{w}.slot{slot}", worker_slot(consumer, worker_queue(w)))
         for e in range(dep.replicas):
             requests = f"exec{e}.requests"
             spawn(f"exec{e}.scheduler", execution_scheduler(guards, requests), {requests: (REQUESTS_QUEUE, dep.prefetch, False)})

@@ -17,7 +17,7 @@ from racesim.models.ops import (
     StoreError,
     WriteExecutionRow,
 )
-from racesim.models.rows import WORKER_DISPATCH, Delivery, Message, worker_queue
+from racesim.models.rows import REQUESTS_QUEUE, WORKER_DISPATCH, Delivery, Message, worker_queue
 from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 
 STALE_CLAIM_SECONDS = 30.0
@@ -26,17 +26,17 @@ STALE_CLAIM_SECONDS = 30.0
 def execution_scheduler(guards: Guards, consumer: str) -> Generator:
     turn = 0  # round-robin position, in the executor's memory
     while True:
-        delivery: Delivery = yield Consume("S0", consumer)
+        delivery: Delivery = yield Consume("S0", consumer, REQUESTS_QUEUE)
         eid = delivery.message.execution_id
         try:
             row = yield ReadExecution("S1", eid)
             if guards.claim:
                 verdict = yield from _claim(eid, row.status)
                 if verdict == "requeue":
-                    yield Nack("S1", consumer, delivery.tag, True)
+                    yield Nack("S1", consumer, REQUESTS_QUEUE, delivery.tag, True)
                     continue
                 if verdict == "drop":
-                    yield Ack("S1", consumer, delivery.tag)
+                    yield Ack("S1", consumer, REQUESTS_QUEUE, delivery.tag)
                     continue
             yield ReadAction("S2", row.action_ref)
             workers = yield ReadWorkers("S3")
@@ -55,9 +55,9 @@ def execution_scheduler(guards: Guards, consumer: str) -> Generator:
                 yield WriteExecutionRow("S4", row, SCHEDULED, worker)
                 yield Publish("S5", worker_queue(worker), message)
         except StoreError:
-            yield Nack("S6", consumer, delivery.tag, False)  # dead-lettered
+            yield Nack("S6", consumer, REQUESTS_QUEUE, delivery.tag, False)  # dead-lettered
             continue
-        yield Ack("S6", consumer, delivery.tag)
+        yield Ack("S6", consumer, REQUESTS_QUEUE, delivery.tag)
 
 
 def _claim(eid: int, status: str) -> Generator:

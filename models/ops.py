@@ -8,7 +8,9 @@ stores (``sim.db``, ``sim.broker``); the live driver executes the same ops as SQ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from racesim.models.rows import ExecRow, Message, WorkflowTask
 
@@ -242,7 +244,7 @@ class InsertDispatchKey(Op):
     task_index: int | None
 
     def args(self) -> tuple:
-        return (self.task_name, self.task_index)
+        return (self.workflow_execution, self.task_name, self.task_index)
 
 
 @dataclass(slots=True)
@@ -254,7 +256,7 @@ class ReadDispatchKey(Op):
     task_index: int | None
 
     def args(self) -> tuple:
-        return (self.task_name, self.task_index)
+        return (self.workflow_execution, self.task_name, self.task_index)
 
 
 @dataclass(slots=True)
@@ -265,7 +267,7 @@ class SetDispatchKeyExecution(Op):
     execution_id: int
 
     def args(self) -> tuple:
-        return (self.task_name, self.task_index, self.execution_id)
+        return (self.workflow_execution, self.task_name, self.task_index, self.execution_id)
 
 
 # ---- transactions and advisory locks (SERIALIZED) ---------------------------------------
@@ -311,39 +313,44 @@ class Publish(Op):
     channel = "mq"
 
     def args(self) -> tuple:
-        return (self.queue, self.message.summary())
+        m = self.message
+        return (self.queue, m.summary(), m.kind, m.execution_id)
 
 
 @dataclass(slots=True)
 class Consume(Op):
-    """Take the next delivery for ``consumer``; blocks while its prefetch buffer is empty."""
+    """Take the next delivery for ``consumer`` (reading ``queue``); blocks while its prefetch
+    buffer is empty."""
 
     consumer: str
+    queue: str
     channel = "consume"
 
     def args(self) -> tuple:
-        return (self.consumer,)
+        return (self.consumer, self.queue)
 
 
 @dataclass(slots=True)
 class Ack(Op):
     consumer: str
+    queue: str
     tag: int
     channel = "mq"
 
     def args(self) -> tuple:
-        return (self.consumer, self.tag)
+        return (self.consumer, self.queue, self.tag)
 
 
 @dataclass(slots=True)
 class Nack(Op):
     consumer: str
+    queue: str
     tag: int
     requeue: bool
     channel = "mq"
 
     def args(self) -> tuple:
-        return (self.consumer, self.tag, self.requeue)
+        return (self.consumer, self.queue, self.tag, self.requeue)
 
 
 # ---- the world outside the stores --------------------------------------------------------
@@ -367,35 +374,256 @@ class Sleep(Op):
         return (self.seconds,)
 
 
-# The database contract: every op a database store executes, and the name of the store
-# method that executes it. sim.db.SimDB and live.pg_store.PgStore both dispatch from it.
-DB_OPS: dict[type[Op], str] = {
-    ReadExecution: "read_execution",
-    InsertExecution: "insert_execution",
-    SetExecutionStatus: "set_execution_status",
-    WriteExecutionRow: "write_execution_row",
-    CasExecutionStatus: "cas_execution_status",
-    CountInFlight: "count_in_flight",
-    SelectPending: "select_pending",
-    CountRemaining: "count_remaining",
-    AnyItemFailed: "any_item_failed",
-    CountTaskRows: "count_task_rows",
-    CountRunning: "count_running",
-    ReadChildren: "read_children",
-    ReadItemRows: "read_item_rows",
-    ReadAction: "read_action",
-    ReadDefinition: "read_definition",
-    ReadWorkers: "read_workers",
-    InsertWorkflowExecution: "insert_workflow_execution",
-    ReadWorkflowExecution: "read_workflow_execution",
-    UpdateWorkflowExecution: "update_workflow_execution",
-    InsertDispatchKey: "insert_dispatch_key",
-    ReadDispatchKey: "read_dispatch_key",
-    SetDispatchKeyExecution: "set_dispatch_key_execution",
-    Begin: "begin",
-    Commit: "commit",
-    Rollback: "rollback",
-}
+# ---- the op catalogue --------------------------------------------------------------------
+# Everything racesim knows about an op kind lives in its one entry below: the store method
+# that executes it, its lane, whether it writes shared state, whether its result feeds a
+# dispatch or release decision, a one-line description, and the shared resources it touches,
+# predicted from the op before it runs (``footprint``: partial-order reduction) and observed
+# from its trace record after it ran (``observed``: happens-before analysis). One resource
+# vocabulary serves both:
+#   ("exec", id)             one execution row
+#   ("task", W, name)        the rows of one task of workflow W (predicate queries over them)
+#   ("rows", W)              all child rows of W (the P9/P12 queries)
+#   ("children", parent)     rows whose parent execution is ``parent``
+#   ("seq", table)           a table's id sequence (two inserts never commute: ids would swap)
+#   ("wf", W)                the workflow_execution row
+#   ("key", W, name, index)  a dispatch key (spec 2.4)
+#   ("lock", key)            an advisory lock
+#   ("queue", name)          a broker queue (delivery order, prefetch credit, round-robin turn)
+#   ("all",)                 conflicts with everything (unknown or global effects)
+
+Resource = tuple
+Footprint = tuple[frozenset[Resource], frozenset[Resource]]  # (reads, writes)
+ALL: Resource = ("all",)
+NONE: frozenset[Resource] = frozenset()
+EVERYTHING: frozenset[Resource] = frozenset({ALL})
+
+
+class RowIndex(Protocol):
+    """Row facts the resource mapping needs (the simulated DB implements it)."""
+
+    def row_known(self, execution_id: int) -> bool: ...
+
+    def row_task(self, execution_id: int) -> tuple[int, str] | None:
+        """(W, task name) of a workflow child row; None for any other row."""
+        ...
+
+    def row_parent(self, execution_id: int) -> int | None: ...
+
+
+LANES = ("db", "mq", "lock", "local")
+
+
+@dataclass(frozen=True, slots=True)
+class OpKind:
+    name: str
+    lane: str  # one of LANES: where the op happens (database, broker, lock, inside the actor)
+    handler: str | None  # the store method that executes it (DB ops); None: the kernel does
+    writes: bool  # may change shared state
+    decisive: bool  # its result feeds a dispatch or item-release decision (explanations)
+    summary: str  # one line, for reports and docs
+    footprint: Callable[[Any, RowIndex], Footprint]  # (op, rows) -> (reads, writes), before it runs
+    observed: Callable[[tuple, object, RowIndex], Footprint]  # (trace args, result, rows), after
+
+
+def row_write(rows: RowIndex, eid: object) -> frozenset[Resource]:
+    """Writing one execution row also writes the predicates over its task and its workflow."""
+    if not isinstance(eid, int) or not rows.row_known(eid):
+        return EVERYTHING  # unknown row: an error path; assume the worst
+    out: set[Resource] = {("exec", eid)}
+    task = rows.row_task(eid)
+    if task is not None:
+        w, name = task
+        out |= {("task", w, name), ("rows", w)}
+    parent = rows.row_parent(eid)
+    if parent is not None:
+        out.add(("children", parent))
+    return frozenset(out)
+
+
+def _r(*res: Resource) -> Footprint:
+    return frozenset(res), NONE
+
+
+def _w(*res: Resource) -> Footprint:
+    return NONE, frozenset(res)
+
+
+def _nothing(*_: object) -> Footprint:
+    return NONE, NONE
+
+
+def _everything(*_: object) -> Footprint:
+    return NONE, EVERYTHING
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, tuple) and len(result) == 2 and result[0] == "error"
+
+
+def _insert_execution(op: InsertExecution, rows: RowIndex) -> Footprint:
+    writes: set[Resource] = {("seq", "execution")}
+    wt = op.workflow_task
+    if wt is not None:
+        writes |= {("task", wt.workflow_execution, wt.task_name), ("rows", wt.workflow_execution)}
+    if op.parent is not None:
+        writes.add(("children", op.parent))
+    return NONE, frozenset(writes)
+
+
+def _insert_execution_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    if not isinstance(result, int):
+        return NONE, NONE
+    return NONE, row_write(rows, result) | {("seq", "execution")}
+
+
+def _cas_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    return (NONE, row_write(rows, args[0])) if result is True else _r(("exec", args[0]))
+
+
+def _task_query_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    return _r(("task", args[0], args[1]))
+
+
+def _select_pending_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    seen = [("exec", e) for e in result] if isinstance(result, tuple) else []
+    return _r(("task", args[0], args[1]), *seen)  # it saw these rows still `requested`
+
+
+def _insert_key_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    key = ("key", *args[:3])
+    return frozenset({key}), (frozenset({key}) if result is True else NONE)
+
+
+def _insert_wf_seen(args: tuple, result: object, rows: RowIndex) -> Footprint:
+    return _w(("wf", result), ("seq", "workflow_execution")) if isinstance(result, int) else (NONE, NONE)
+
+
+def _kind(
+    cls: type[Op],
+    lane: str,
+    summary: str,
+    footprint: Callable[[Any, RowIndex], Footprint],
+    observed: Callable[[tuple, object, RowIndex], Footprint],
+    *,
+    handler: str | None = None,
+    writes: bool = False,
+    decisive: bool = False,
+) -> tuple[type[Op], OpKind]:
+    return cls, OpKind(cls.__name__, lane, handler, writes, decisive, summary, footprint, observed)
+
+
+# fmt: off
+CATALOGUE: dict[type[Op], OpKind] = dict([
+    # execution rows
+    _kind(ReadExecution, "db", "read one execution row",
+          lambda op, rows: _r(("exec", op.execution_id)),
+          lambda a, res, rows: _r(("exec", a[0])), handler="read_execution"),
+    _kind(InsertExecution, "db", "insert an execution row (status requested)",
+          _insert_execution, _insert_execution_seen, handler="insert_execution", writes=True),
+    _kind(SetExecutionStatus, "db", "worker's unconditional status write",
+          lambda op, rows: (NONE, row_write(rows, op.execution_id)),
+          lambda a, res, rows: (NONE, row_write(rows, a[0])), handler="set_execution_status", writes=True),
+    _kind(WriteExecutionRow, "db", "scheduler writes back a whole row snapshot with a new status",
+          lambda op, rows: (NONE, row_write(rows, op.snapshot.id)),
+          lambda a, res, rows: (NONE, row_write(rows, a[0])), handler="write_execution_row", writes=True),
+    _kind(CasExecutionStatus, "db", "compare-and-set of an execution's status",
+          lambda op, rows: (NONE, row_write(rows, op.execution_id)),
+          _cas_seen, handler="cas_execution_status", writes=True),
+    # predicate queries over one task's rows
+    _kind(CountInFlight, "db", "count a task's rows in flight, own row excluded",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _task_query_seen, handler="count_in_flight"),
+    _kind(SelectPending, "db", "select a task's rows still requested, lowest index first",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _select_pending_seen, handler="select_pending", decisive=True),
+    _kind(CountRemaining, "db", "count a task's unfinished rows, own row excluded",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _task_query_seen, handler="count_remaining", decisive=True),
+    _kind(AnyItemFailed, "db", "does any row of a task have a failed status",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _task_query_seen, handler="any_item_failed"),
+    _kind(CountTaskRows, "db", "count a task's rows, any status (Layer 2)",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _task_query_seen, handler="count_task_rows", decisive=True),
+    _kind(ReadItemRows, "db", "read the existing item indexes of a task",
+          lambda op, rows: _r(("task", op.workflow_execution, op.task_name)),
+          _task_query_seen, handler="read_item_rows"),
+    # queries over the whole workflow
+    _kind(CountRunning, "db", "count unfinished child rows outside the completed and failed lists",
+          lambda op, rows: _r(("rows", op.workflow_execution)),
+          lambda a, res, rows: _r(("rows", a[0])), handler="count_running"),
+    _kind(ReadChildren, "db", "read every child of the workflow's execution (result map)",
+          lambda op, rows: _r(("children", op.parent)),
+          lambda a, res, rows: _r(("children", a[0])), handler="read_children"),
+    # static data
+    _kind(ReadAction, "db", "read an action by ref", _nothing, _nothing, handler="read_action"),
+    _kind(ReadDefinition, "db", "read the workflow definition (parameter defaults)", _nothing, _nothing,
+          handler="read_definition"),
+    _kind(ReadWorkers, "db", "read the worker list", _nothing, _nothing, handler="read_workers"),
+    # workflow_execution row
+    _kind(InsertWorkflowExecution, "db", "create the workflow_execution row",
+          _everything, _insert_wf_seen, handler="insert_workflow_execution", writes=True),
+    _kind(ReadWorkflowExecution, "db", "read the workflow_execution row (FOR UPDATE under the lock)",
+          lambda op, rows: _r(("wf", op.workflow_execution)),
+          lambda a, res, rows: _r(("wf", a[0])), handler="read_workflow_execution", decisive=True),
+    _kind(UpdateWorkflowExecution, "db", "overwrite whole columns of the workflow_execution row",
+          lambda op, rows: _w(("wf", op.workflow_execution)),
+          lambda a, res, rows: _w(("wf", a[0])), handler="update_workflow_execution", writes=True),
+    # dispatch keys
+    _kind(InsertDispatchKey, "db", "insert a dispatch key if absent",
+          lambda op, rows: _w(("key", op.workflow_execution, op.task_name, op.task_index)),
+          _insert_key_seen, handler="insert_dispatch_key", writes=True, decisive=True),
+    _kind(ReadDispatchKey, "db", "lock and read a dispatch key",
+          lambda op, rows: _r(("key", op.workflow_execution, op.task_name, op.task_index)),
+          lambda a, res, rows: _r(("key", *a[:3])), handler="read_dispatch_key", decisive=True),
+    _kind(SetDispatchKeyExecution, "db", "store the created execution's id on its dispatch key",
+          lambda op, rows: _w(("key", op.workflow_execution, op.task_name, op.task_index)),
+          lambda a, res, rows: _w(("key", *a[:3])), handler="set_dispatch_key_execution", writes=True),
+    # transactions (session-local until commit; a rollback undoes whatever the session wrote)
+    _kind(Begin, "db", "begin a transaction", _nothing, _nothing, handler="begin"),
+    _kind(Commit, "db", "commit the transaction", _nothing, _nothing, handler="commit"),
+    _kind(Rollback, "db", "roll the transaction back", _everything, _nothing, handler="rollback", writes=True),
+    # advisory locks
+    _kind(AdvisoryLock, "lock", "take an advisory lock (blocks while another session holds it)",
+          lambda op, rows: _w(("lock", op.key)), lambda a, res, rows: _w(("lock", a[0])), writes=True),
+    _kind(AdvisoryUnlock, "lock", "release an advisory lock",
+          lambda op, rows: _w(("lock", op.key)), lambda a, res, rows: _w(("lock", a[0])), writes=True),
+    # broker
+    _kind(Publish, "mq", "publish a message to a queue",
+          lambda op, rows: _w(("queue", op.queue)), lambda a, res, rows: _w(("queue", a[0])), writes=True),
+    _kind(Consume, "mq", "take the next delivery from a consumer's prefetch buffer",
+          lambda op, rows: _w(("queue", op.queue)), lambda a, res, rows: _w(("queue", a[1])), writes=True),
+    _kind(Ack, "mq", "acknowledge a delivery",
+          lambda op, rows: _w(("queue", op.queue)), lambda a, res, rows: _w(("queue", a[1])), writes=True),
+    _kind(Nack, "mq", "reject a delivery (requeue or dead-letter)",
+          lambda op, rows: _w(("queue", op.queue)), lambda a, res, rows: _w(("queue", a[1])), writes=True),
+    # inside the actor
+    _kind(RunAction, "local", "run the action (the task's duration)", _nothing, _nothing),
+    _kind(Sleep, "local", "sleep inside the handler", _nothing, _nothing),
+])
+# fmt: on
+
+BY_NAME: dict[str, OpKind] = {kind.name: kind for kind in CATALOGUE.values()}
+
+# The database contract: every op a database store executes, and the name of the store method
+# that executes it. sim.db.SimDB and live.pg_store.PgStore both dispatch from it.
+DB_OPS: dict[type[Op], str] = {cls: kind.handler for cls, kind in CATALOGUE.items() if kind.handler is not None}
+
+
+def footprint(op: Op, rows: RowIndex) -> Footprint:
+    """(reads, writes) of ``op`` if it ran now; an op kind missing from the catalogue
+    conflicts with everything."""
+    kind = CATALOGUE.get(type(op))
+    return (NONE, EVERYTHING) if kind is None else kind.footprint(op, rows)
+
+
+def observed(op_name: str, args: tuple, result: object, rows: RowIndex) -> Footprint:
+    """(reads, writes) of an executed op, from its trace record; a failed op touched nothing."""
+    kind = BY_NAME.get(op_name)
+    if kind is None or _failed(result):
+        return NONE, NONE
+    return kind.observed(args, result, rows)
 
 
 class StoreError(Exception):

@@ -16,10 +16,10 @@ from racesim.models.rows import (
 from racesim.models.statuses import COMPLETED, FAILED, RUNNING
 
 
-def worker_slot(consumer: str) -> Generator:
+def worker_slot(consumer: str, queue: str) -> Generator:
     """One concurrency permit of a worker. Its consumer acks on delivery, before the run."""
     while True:
-        delivery: Delivery = yield Consume("W1", consumer)
+        delivery: Delivery = yield Consume("W1", consumer, queue)
         yield from run_execution(delivery.message.execution_id)
 
 

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
+from racesim.sim import output
 from racesim.sim.config import FAULTS, Deployment, Faults
 
 MAX_RUNS = 10_000_000
@@ -107,6 +109,44 @@ deployment_options = [
     click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10)."),
     click.option("--workers", type=int, help="Worker processes."),
 ]
+
+
+def check_outputs(
+    files: dict[str, str | None] | None = None, directories: dict[str, str | None] | None = None
+) -> dict[str, output.Target | Path]:
+    """Check every output path a command was given, before it does any work: ``files`` maps an
+    option name (``--html``) to its value, ``directories`` likewise for output directories.
+    Returns the checked targets by option (options given ``None`` are left out); raises
+    InputError with one line for the first unusable path. Creates nothing."""
+    checked: dict[str, output.Target | Path] = {}
+    try:
+        for option, value in (files or {}).items():
+            if value is not None:
+                checked[option] = output.check_file(value, option)
+        output.check_distinct({k: v for k, v in checked.items() if isinstance(v, output.Target)})
+        for option, value in (directories or {}).items():
+            if value is not None:
+                checked[option] = output.check_directory(value, option)
+    except output.OutputError as exc:
+        raise InputError(str(exc)) from None
+    return checked
+
+
+def write_output(
+    target: output.Target | str | Path, write: Callable[..., output.Target], *args: object, **kwargs: object
+) -> output.Target:
+    """``write(target, *args, **kwargs)`` on a checked target (a writer of racesim.sim.output);
+    a path that went bad while the work ran is one line, exit 2."""
+    try:
+        checked = target if isinstance(target, output.Target) else output.check_file(target, "")
+        return write(checked, *args, **kwargs)
+    except output.OutputError as exc:
+        raise InputError(str(exc)) from None
+
+
+def wrote(target: output.Target, what: str = "") -> None:
+    """The final 'wrote FILE' line, on stderr so that --json output stays one document."""
+    click.echo(f"wrote {target.describe()}{f' ({what})' if what else ''}", err=True)
 
 
 def with_options(options):

@@ -13,7 +13,6 @@ import os
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from racesim.analysis import windows as aw
@@ -21,9 +20,11 @@ from racesim.analysis.accesses import message_links, worker_dispatches
 from racesim.analysis.cases import Case, finding_seeds
 from racesim.analysis.explain import GuardStop, explanations, guard_stops
 from racesim.engine.runner import RunResult, Summary
+from racesim.models import ops
 from racesim.reports import words
-from racesim.reports.perfetto import actor_order, atomic_write
+from racesim.reports.perfetto import actor_order
 from racesim.reports.terminal import duplicate_marks
+from racesim.sim import output
 from racesim.sim.stats import wilson_interval
 from racesim.sim.trace import Event
 
@@ -34,50 +35,9 @@ MAX_WINDOWS = 4  # race windows explained in full; the others are listed in one 
 LANE_H = 22
 LABEL_W = 190
 GAP = 0.05  # idle stretches longer than this (s) are drawn compressed, with a break mark
-DB_OPS = frozenset(
-    {
-        "ReadExecution",
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "CountInFlight",
-        "SelectPending",
-        "CountRemaining",
-        "AnyItemFailed",
-        "CountTaskRows",
-        "CountRunning",
-        "ReadChildren",
-        "ReadItemRows",
-        "ReadAction",
-        "ReadDefinition",
-        "ReadWorkers",
-        "InsertWorkflowExecution",
-        "ReadWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "ReadDispatchKey",
-        "SetDispatchKeyExecution",
-        "Begin",
-        "Commit",
-        "Rollback",
-        "AdvisoryLock",
-        "AdvisoryUnlock",
-    }
-)
-MQ_OPS = frozenset({"Publish", "Consume", "Ack", "Nack"})
-WRITE_OPS = frozenset(
-    {
-        "InsertExecution",
-        "SetExecutionStatus",
-        "WriteExecutionRow",
-        "CasExecutionStatus",
-        "InsertWorkflowExecution",
-        "UpdateWorkflowExecution",
-        "InsertDispatchKey",
-        "SetDispatchKeyExecution",
-    }
-)
+DB_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "db")
+MQ_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.lane == "mq")
+WRITE_OPS = frozenset(k.name for k in ops.CATALOGUE.values() if k.writes and k.lane == "db")
 
 
 # ---- view models -------------------------------------------------------------------------------
@@ -708,7 +668,7 @@ def render(
 
 
 def write_report(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str] | output.Target,
     *,
     title: str,
     command: str,
@@ -716,8 +676,8 @@ def write_report(
     failing: RunResult | None,
     contrast: RunResult | None,
     cases: list[Case] | None = None,
-) -> None:
+) -> output.Target:
     """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
     without them, the tabs come from the findings of ``failing``."""
     html = render(title=title, command=command, summaries=list(summaries or []), failing=failing, contrast=contrast, cases=cases)
-    atomic_write(Path(path), html)
+    return output.write_text(path, html)

@@ -7,10 +7,10 @@ so two runs of the same check give byte-identical files and CI diffs stay quiet.
 from __future__ import annotations
 
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
+
+from racesim.sim import output
 
 
 @dataclass(slots=True)
@@ -55,16 +55,6 @@ def _counts(name: str, cases: list[Case]) -> dict[str, str]:
     }
 
 
-def write(path: str | os.PathLike[str], cases: list[Case], name: str = "racesim check") -> None:
-    """Write atomically: a CI step reading the file never sees half of it."""
-    target = Path(path)
-    text = render(cases, name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from a CI uploader running as another user
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write(path: str | os.PathLike[str] | output.Target, cases: list[Case], name: str = "racesim check") -> output.Target:
+    """Write atomically (``racesim.sim.output``): a CI step reading the file never sees half of it."""
+    return output.write_text(path, render(cases, name))

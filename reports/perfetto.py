@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 
 from racesim.analysis.accesses import message_links
 from racesim.engine.runner import RunResult
+from racesim.sim import output
 from racesim.sim.trace import events
 
 PID = 1
@@ -102,24 +101,6 @@ def trace_events(result: RunResult) -> dict:
     return {"traceEvents": out, "displayTimeUnit": "ms", "otherData": {"digest": result.digest, "seed": result.seed}}
 
 
-def write_trace(path: str | os.PathLike, result: RunResult) -> None:
+def write_trace(path: str | os.PathLike[str] | output.Target, result: RunResult) -> output.Target:
     text = json.dumps(trace_events(result), separators=(",", ":"), sort_keys=True)
-    atomic_write(Path(path), text)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half a file."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make the report private after the rename
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    return output.write_text(path, text)

@@ -1,13 +1,19 @@
-"""The choice sequence: every scheduling choice and random draw of a run, in one list.
+"""The choice sequence, and the one source every choice of a run comes from.
 
-Replay, exhaustive search and shrinking all work on this sequence (Hypothesis' idea): a
-run is a pure function of (scenario, guards, deployment, faults, choices). Entries:
+A run is a pure function of (scenario, guards, deployment, faults, choices). Every value
+the kernel needs that the models do not determine is one entry of the sequence:
 
-- ``["p", index, n]``: the scheduler ran ``enabled[index]`` out of ``n`` enabled actors
-  (``enabled`` is the current actor first when it can go on, then the rest by actor id, so
-  index 0 means "no preemption");
-- ``["t", seconds]``: a latency drawn for an op;
-- ``["c", 0|1]``: a coin flip (fault injection, a task's random outcome).
+- ``["p", index, n]``: which of the ``n`` enabled actors ran next (``enabled`` is the
+  current actor first when it can go on, then the rest by actor id, so index 0 means
+  "no preemption");
+- ``["t", seconds]``: the latency of an op;
+- ``["c", 0|1]``: a coin flip (a fault striking, a task's random outcome, a crash).
+
+``ChoiceSource`` plays the role of Hypothesis' ConjectureData: it can *generate* (seeded
+draws, or the strategy's own pick), *replay a prefix* (a recorded sequence), and past the
+prefix either keep generating or *fall back to the simplest choice* (pick 0, coin 0, the
+channel's mean latency), which is what shrinking needs. Sweeps, replay, search and
+shrinking all run through it; nothing else in the kernel draws.
 """
 
 from __future__ import annotations
@@ -15,112 +21,126 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from racesim.sim.timing import TimingModel
+
+Choice = list  # ["p", index, n] | ["t", seconds] | ["c", 0|1]
+
 
 class ReplayMismatch(ValueError):
     """The recorded choices no longer fit the model."""
 
 
 class ChoiceSource:
-    """Draws from one seeded ``random.Random``; records them when ``record`` is set."""
+    """Where every choice of one run comes from.
+
+    ``prefix``: recorded choices to follow first. ``strict`` replays them entry by entry and
+    raises ``ReplayMismatch`` on any misfit or when they run out; lenient replay follows
+    each kind (picks, coins, latencies) as its own stream, clips a pick that no longer fits
+    and, past the end of a stream, falls back to the simplest choice, as shrinking needs.
+    Without a prefix the source generates: latencies from the timing model when ``timed``
+    (else the channel's mean), coins from the seeded RNG, picks from the strategy.
+    ``record`` keeps the sequence actually used in ``log``.
+    """
+
+    __slots__ = ("seed", "rng", "means", "_draw", "log", "_prefix", "_strict", "_pos", "_streams", "misfits")
 
     def __init__(
         self,
         seed: int,
-        samplers: Callable[[random.Random], dict[str, Callable[[], float]]],
-        means: dict[str, float],
+        timing: TimingModel,
         timed: bool = True,
         record: bool = False,
+        prefix: list[Choice] | None = None,
+        strict: bool = True,
     ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.means = means
-        self._draw = samplers(self.rng) if timed else None
-        self.log: list[list] | None = [] if record else None
+        self.means = timing.means()
+        replaying = prefix is not None
+        self._draw: dict[str, Callable[[], float]] | None = timing.samplers(self.rng) if timed and not replaying else None
+        self.log: list[Choice] | None = [] if record or replaying else None
+        self._prefix = prefix
+        self._strict = strict
+        self._pos = 0
+        self._streams: dict[str, list[Choice]] = {}
+        if replaying and not strict:
+            for entry in prefix:  # type: ignore[union-attr]
+                if isinstance(entry, list) and entry:
+                    self._streams.setdefault(str(entry[0]), []).append(entry)
+            self._streams = {k: v[::-1] for k, v in self._streams.items()}  # pop() from the end
+        self.misfits = 0
 
+    # ---- what the kernel asks -------------------------------------------------------------
     def direct_draws(self) -> dict[str, Callable[[], float]] | None:
-        """The raw per-channel samplers when a draw needs no recording, else None."""
+        """The raw per-channel samplers when a draw needs neither recording nor replay."""
         return self._draw if self.log is None else None
 
     def latency(self, channel: str) -> float:
-        value = self._draw[channel]() if self._draw is not None else self.means[channel]
+        entry = self._replayed("t") if self._prefix is not None else None
+        if entry is not None:
+            value = float(entry[1])
+        elif self._draw is not None:
+            value = self._draw[channel]()
+        else:
+            value = self.means[channel]
         if self.log is not None:
             self.log.append(["t", value])
         return value
 
     def chance(self, probability: float) -> bool:
-        hit = self.rng.random() < probability
+        if self._prefix is not None:
+            entry = self._replayed("c")
+            hit = bool(entry[1]) if entry is not None else False
+        else:
+            hit = self.rng.random() < probability
         if self.log is not None:
             self.log.append(["c", int(hit)])
         return hit
 
+    def pick(self, n: int, propose: Callable[[], int | None]) -> int | None:
+        """Which of ``n`` enabled actors runs next: the prefix's, else the strategy's
+        (``propose``; None ends the run)."""
+        index: int | None
+        if self._prefix is not None:
+            entry = self._replayed("p")
+            if entry is None:
+                index = propose()
+            else:
+                index, recorded_n = int(entry[1]), int(entry[2])
+                if self._strict and (recorded_n != n or not 0 <= index < n):
+                    raise ReplayMismatch(
+                        f"choice {self._pos - 1}: recorded pick {index} of {recorded_n} enabled actors, the model offers {n}"
+                    )
+                if index >= n:
+                    self.misfits += 1
+                    index = n - 1
+        else:
+            index = propose()
+        if index is not None:
+            self.note_pick(index, n)
+        return index
+
     def note_pick(self, index: int, n: int) -> None:
-        """Record a scheduling choice the strategy made itself."""
+        """Record a pick the kernel made without asking (time order under random timing)."""
         if self.log is not None:
             self.log.append(["p", index, n])
 
-    def pick(self, n: int) -> int:
-        """A uniform scheduling choice (used by strategies that choose at random)."""
-        index = self.rng.randrange(n)
-        self.note_pick(index, n)
-        return index
-
-
-class ReplaySource(ChoiceSource):
-    """Feeds a recorded sequence back. ``strict`` raises on any misfit; otherwise a misfit
-    or an exhausted sequence falls back to the simplest value (pick 0, no fault, mean
-    latency), which is what shrinking needs."""
-
-    def __init__(self, choices: list[list], means: dict[str, float], strict: bool = True) -> None:
-        self.seed = 0
-        self.rng = random.Random(0)
-        self.means = means
-        self._draw = None
-        self.choices = choices
-        self.position = 0
-        self.strict = strict
-        self.misfits = 0
-        self.log = []
-
-    def _next(self, kind: str) -> list | None:
-        i = self.position
-        if i >= len(self.choices):
-            if self.strict:
-                raise ReplayMismatch(f"choice {i}: the recording ended but the model asked for more")
+    # ---- replay --------------------------------------------------------------------------
+    def _replayed(self, kind: str) -> Choice | None:
+        """The next recorded entry of ``kind``, or None to fall back (lenient only)."""
+        if not self._strict:
+            stream = self._streams.get(kind)
+            if stream:
+                return stream.pop()
             self.misfits += 1
             return None
-        entry = self.choices[i]
+        prefix = self._prefix
+        assert prefix is not None
+        i = self._pos
+        if i >= len(prefix):
+            raise ReplayMismatch(f"choice {i}: the recording ended but the model asked for more")
+        entry = prefix[i]
         if not isinstance(entry, list) or not entry or entry[0] != kind:
-            if self.strict:
-                raise ReplayMismatch(f"choice {i}: recorded {entry!r}, the model asked for a {kind!r} entry")
-            self.misfits += 1
-            return None
-        self.position = i + 1
+            raise ReplayMismatch(f"choice {i}: recorded {entry!r}, the model asked for a {kind!r} entry")
+        self._pos = i + 1
         return entry
-
-    def latency(self, channel: str) -> float:
-        entry = self._next("t")
-        value = float(entry[1]) if entry else self.means[channel]
-        self.log.append(["t", value])
-        return value
-
-    def chance(self, probability: float) -> bool:
-        entry = self._next("c")
-        hit = bool(entry[1]) if entry else False
-        self.log.append(["c", int(hit)])
-        return hit
-
-    def pick(self, n: int) -> int:
-        entry = self._next("p")
-        if entry is None:
-            index = 0
-        else:
-            index, recorded_n = int(entry[1]), int(entry[2])
-            if self.strict and (recorded_n != n or not 0 <= index < n):
-                raise ReplayMismatch(
-                    f"choice {self.position - 1}: recorded pick {index} of {recorded_n} enabled actors, the model offers {n}"
-                )
-            if index >= n:
-                self.misfits += 1
-                index = n - 1
-        self.log.append(["p", index, n])
-        return index

@@ -3,6 +3,9 @@
 Each operation is atomic and none spans a yield: the world executes one op at a time.
 Predicates follow the spec exactly (status sets, self-exclusion, whole-array overwrites).
 Rows are immutable snapshots, so a read hands out the stored object without copying.
+Every predicate over one (workflow, task) reads counters kept per status for that group and
+a sorted list of its ``requested`` rows, maintained on each write, so an advance costs the
+same whatever the number of items (a scan made a with_items task quadratic in its items).
 Transactions keep an undo log (rolled back on ROLLBACK or when the session dies); writes
 are visible to other sessions at once, which is exact here because every concurrent
 advance waits on the advisory lock and no other actor reads the rows a transaction writes
@@ -11,8 +14,11 @@ before its messages are published after COMMIT.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Callable
 from itertools import repeat
+from typing import Any
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
@@ -22,10 +28,42 @@ from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
 BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
 
 
+class TaskRows:
+    """The execution rows of one (W, task): ids in insert order, how many rows are in each
+    status, and the ``requested`` rows in the order P6d selects them."""
+
+    __slots__ = ("ids", "counts", "requested")
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.counts: dict[str, int] = {}
+        self.requested: list[tuple[bool, int, int]] = []  # _pending_key of each requested row
+
+    def enter(self, row: ExecRow) -> None:
+        counts = self.counts
+        counts[row.status] = counts.get(row.status, 0) + 1
+        if row.status == REQUESTED:
+            insort(self.requested, _pending_key(row))
+
+    def leave(self, row: ExecRow) -> None:
+        self.counts[row.status] -= 1
+        if row.status == REQUESTED:
+            requested = self.requested
+            del requested[bisect_left(requested, _pending_key(row))]
+
+    def count(self, statuses: tuple[str, ...]) -> int:
+        counts = self.counts
+        return sum(counts.get(s, 0) for s in statuses)
+
+
+_NO_ROWS = TaskRows()
+
+
 class SimDB:
     def __init__(self, worker_ids: tuple[int, ...]) -> None:
         self.executions: dict[int, ExecRow] = {}
-        self.by_task: dict[tuple[int, str], list[int]] = {}  # (W, task) -> ids, insert order
+        self.tasks: dict[tuple[int, str], TaskRows] = {}  # (W, task) -> its rows
+        self.workflow_tasks: dict[int, dict[str, TaskRows]] = {}  # W -> task -> its rows
         self.by_parent: dict[int, list[int]] = {}
         self.by_workflow: dict[int, list[int]] = {}  # workflow_task.workflow_execution -> ids
         self.workflows: dict[int, WorkflowRow] = {}
@@ -35,17 +73,49 @@ class SimDB:
         self.next_execution_id = 1
         self.next_workflow_id = 1
         self.now = 0.0
-        self._undo: dict[int, list[tuple[str, object, object]]] = {}  # session -> undo log
+        self._undo: dict[int, list[tuple[str, Any, Any]]] = {}  # session -> undo log
         self.lock_holder: dict[int, int] = {}  # advisory key -> session
         self.lock_waiters: dict[int, deque[int]] = {}
         self.handlers = dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
     def _put_execution(self, session: int, row: ExecRow) -> None:
+        old = self.executions.get(row.id)
         undo = self._undo.get(session)
         if undo is not None:
-            undo.append(("execution", row.id, self.executions.get(row.id)))
-        self.executions[row.id] = row
+            undo.append(("execution", row.id, old))
+        self._store(row.id, old, row)
+
+    def _store(self, eid: int, old: ExecRow | None, new: ExecRow | None) -> None:
+        """Replace row ``eid`` (``None``: absent) and keep every index in step. A row's
+        workflow_task and parent never change, only its status."""
+        if new is None:
+            del self.executions[eid]
+        else:
+            self.executions[eid] = new
+        row = new if new is not None else old
+        assert row is not None
+        wt = row.workflow_task
+        if wt is not None:
+            key = (wt.workflow_execution, wt.task_name)
+            group = self.tasks.get(key)
+            if group is None:
+                group = self.tasks[key] = TaskRows()
+                self.workflow_tasks.setdefault(key[0], {})[key[1]] = group
+            if old is not None:
+                group.leave(old)
+            else:
+                group.ids.append(eid)
+                self.by_workflow.setdefault(key[0], []).append(eid)
+            if new is not None:
+                group.enter(new)
+            else:
+                _discard(self.tasks, key, eid, lambda g: g.ids)
+                _discard(self.by_workflow, key[0], eid)
+        if old is None and row.parent is not None:
+            self.by_parent.setdefault(row.parent, []).append(eid)
+        elif new is None:
+            _discard(self.by_parent, row.parent, eid)
 
     def _put_workflow(self, session: int, row: WorkflowRow) -> None:
         undo = self._undo.get(session)
@@ -77,12 +147,6 @@ class SimDB:
         self.next_execution_id = eid + 1
         row = ExecRow(eid, op.action_ref, op.parent, op.status, op.workflow_task, None, None, self.now)
         self._put_execution(session, row)
-        wt = op.workflow_task
-        if wt is not None:
-            self.by_task.setdefault((wt.workflow_execution, wt.task_name), []).append(eid)
-            self.by_workflow.setdefault(wt.workflow_execution, []).append(eid)
-        if op.parent is not None:
-            self.by_parent.setdefault(op.parent, []).append(eid)
         return eid
 
     def set_execution_status(self, session: int, op: ops.SetExecutionStatus) -> None:
@@ -115,43 +179,64 @@ class SimDB:
 
     def _task_rows(self, w: int, task: str) -> list[ExecRow]:
         ex = self.executions
-        return [ex[i] for i in self.by_task.get((w, task), ())]
+        return [ex[i] for i in self.tasks.get((w, task), _NO_ROWS).ids]
+
+    def _own_status(self, me: int, w: int, task: str) -> str | None:
+        """The status of row ``me`` if it belongs to (w, task): what the self-exclusion
+        (``id <> me``) takes out of a count."""
+        row = self.executions.get(me)
+        if row is None:
+            return None
+        wt = row.workflow_task
+        return row.status if wt is not None and wt.workflow_execution == w and wt.task_name == task else None
 
     def count_in_flight(self, session: int, op: ops.CountInFlight) -> int:
-        me = op.exclude_id
-        return sum(1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status in IN_FLIGHT and r.id != me)
+        w, t = op.workflow_execution, op.task_name
+        group = self.tasks.get((w, t))
+        if group is None:
+            return 0
+        own = self._own_status(op.exclude_id, w, t)
+        return group.count(IN_FLIGHT) - (own is not None and own in IN_FLIGHT)
 
     def select_pending(self, session: int, op: ops.SelectPending) -> tuple[int, ...]:
-        rows = [r for r in self._task_rows(op.workflow_execution, op.task_name) if r.status == REQUESTED]
-        rows.sort(key=_index_key)
-        return tuple(r.id for r in rows[: op.limit])
+        group = self.tasks.get((op.workflow_execution, op.task_name))
+        if group is None or op.limit <= 0:
+            return ()
+        return tuple(key[2] for key in group.requested[: op.limit])
 
     def count_remaining(self, session: int, op: ops.CountRemaining) -> int:
-        me = op.exclude_id
-        return sum(1 for r in self._task_rows(op.workflow_execution, op.task_name) if r.status not in FINISHED and r.id != me)
+        w, t = op.workflow_execution, op.task_name
+        group = self.tasks.get((w, t))
+        if group is None:
+            return 0
+        own = self._own_status(op.exclude_id, w, t)
+        return len(group.ids) - group.count(FINISHED) - (own is not None and own not in FINISHED)
 
     def any_item_failed(self, session: int, op: ops.AnyItemFailed) -> bool:
-        return any(r.status in ITEM_FAILED for r in self._task_rows(op.workflow_execution, op.task_name))
+        group = self.tasks.get((op.workflow_execution, op.task_name))
+        return group is not None and group.count(ITEM_FAILED) > 0
 
     def count_task_rows(self, session: int, op: ops.CountTaskRows) -> int:
-        return len(self.by_task.get((op.workflow_execution, op.task_name), ()))
+        group = self.tasks.get((op.workflow_execution, op.task_name))
+        return 0 if group is None else len(group.ids)
 
     def count_running(self, session: int, op: ops.CountRunning) -> int:
         # attune filters on workflow_task.workflow_execution (not on parent), then drops
         # names already in C or F in memory.
         decided = (*op.completed, *op.failed)
-        ex = self.executions
         return sum(
-            1
-            for i in self.by_workflow.get(op.workflow_execution, ())
-            if (r := ex[i]).status not in FINISHED and r.workflow_task.task_name not in decided
+            len(g.ids) - g.count(FINISHED)
+            for name, g in self.workflow_tasks.get(op.workflow_execution, {}).items()
+            if name not in decided
         )
 
     def read_children(self, session: int, op: ops.ReadChildren) -> tuple[int, ...]:
         return tuple(self.by_parent.get(op.parent, ()))
 
-    def read_item_rows(self, session: int, op: ops.ReadItemRows) -> tuple[int, ...]:
-        return tuple(r.workflow_task.task_index for r in self._task_rows(op.workflow_execution, op.task_name))
+    def read_item_rows(self, session: int, op: ops.ReadItemRows) -> tuple[int | None, ...]:
+        ex = self.executions
+        ids = self.tasks.get((op.workflow_execution, op.task_name), _NO_ROWS).ids
+        return tuple(ex[i].workflow_task.task_index for i in ids)  # type: ignore[union-attr]
 
     def read_action(self, session: int, op: ops.ReadAction) -> None:
         return None  # a round trip whose answer the race does not depend on
@@ -177,7 +262,7 @@ class SimDB:
 
     def update_workflow_execution(self, session: int, op: ops.UpdateWorkflowExecution) -> None:
         row = self.workflows[op.workflow_execution]
-        fields = {
+        fields: dict[str, Any] = {
             "id": row.id,
             "execution": row.execution,
             "status": row.status,
@@ -219,15 +304,7 @@ class SimDB:
     def rollback(self, session: int, op: ops.Rollback | None = None) -> None:
         for table, key, old in reversed(self._undo.pop(session, [])):
             if table == "execution":
-                if old is None:
-                    row = self.executions.pop(key)
-                    wt = row.workflow_task
-                    if wt is not None:
-                        _discard(self.by_task, (wt.workflow_execution, wt.task_name), key)
-                        _discard(self.by_workflow, wt.workflow_execution, key)
-                    _discard(self.by_parent, row.parent, key)
-                else:
-                    self.executions[key] = old
+                self._store(key, self.executions.get(key), old)
             elif table == "workflow":
                 self.workflows[key] = old
             elif old is _ABSENT:
@@ -269,7 +346,19 @@ class SimDB:
                 handed.append((key, nxt))
         return handed
 
-    # ---- read-only views for checkers -----------------------------------------------------
+    # ---- read-only views for checkers and the op catalogue's resource mapping -------------
+    def row_known(self, execution_id: int) -> bool:
+        return execution_id in self.executions
+
+    def row_task(self, execution_id: int) -> tuple[int, str] | None:
+        row = self.executions.get(execution_id)
+        wt = row.workflow_task if row is not None else None
+        return (wt.workflow_execution, wt.task_name) if wt is not None else None
+
+    def row_parent(self, execution_id: int) -> int | None:
+        row = self.executions.get(execution_id)
+        return row.parent if row is not None else None
+
     def workflow_children(self, w: int) -> list[ExecRow]:
         ex = self.executions
         return [ex[i] for i in self.by_workflow.get(w, ())]
@@ -283,13 +372,15 @@ _HANDLED: tuple[type, ...] = tuple(ops.DB_OPS)
 _HANDLER_NAMES: tuple[str, ...] = tuple(ops.DB_OPS.values())
 
 
-def _index_key(row: ExecRow) -> tuple[bool, int]:
-    # ORDER BY (task_index)::int ASC in PostgreSQL puts a NULL index last.
-    idx = row.workflow_task.task_index
-    return (idx is None, 0 if idx is None else idx)
+def _pending_key(row: ExecRow) -> tuple[bool, int, int]:
+    # ORDER BY (task_index)::int ASC in PostgreSQL puts a NULL index last; equal indexes
+    # keep insert order, which is id order (ids only grow).
+    idx = row.workflow_task.task_index  # type: ignore[union-attr]
+    return (idx is None, 0 if idx is None else idx, row.id)
 
 
-def _discard(index: dict, key: object, value: int) -> None:
-    ids = index.get(key)
+def _discard(index: dict, key: object, value: int, ids_of: Callable[[Any], list[int]] | None = None) -> None:
+    entry = index.get(key)
+    ids = entry if ids_of is None or entry is None else ids_of(entry)
     if ids and value in ids:
         ids.remove(value)

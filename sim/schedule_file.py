@@ -2,18 +2,17 @@
 
 The run is a pure function of (scenario, guards, deployment, faults, choices), so the file
 carries exactly those, plus the strategy and seed that found it and the finding and digest
-it must reproduce. Writes are atomic (temp file + ``os.replace``); loading validates every
+it must reproduce. Writes go through ``racesim.sim.output`` (atomic, regular files only); loading validates every
 field and raises ``ScheduleError`` with a one-line message.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from racesim.sim import output
 from racesim.sim.config import Deployment
 
 FORMAT = "racesim-schedule/1"
@@ -56,21 +55,12 @@ class ScheduleFile:
         }
 
 
-def save(path: str | Path, schedule: ScheduleFile) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save(path: str | Path | output.Target, schedule: ScheduleFile) -> output.Target:
     # choices one per line: small diffs, and a reader can see where the preemptions are
     body = json.dumps({**schedule.to_json(), "choices": []}, indent=1)
     rows = ",\n  ".join(json.dumps(c, separators=(",", ":")) for c in schedule.choices)
     text = body.replace('"choices": []', '"choices": [\n  ' + rows + "\n ]" if rows else '"choices": []')
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return output.write_text(path, text + "\n")
 
 
 def load(path: str | Path) -> ScheduleFile:

@@ -31,29 +31,12 @@ from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
 
 
-class PickSource(ChoiceSource):
-    """Feeds picks and coins; latencies are the channel means. Records what was used."""
-
-    def __init__(self, picks: list[int], coins: list[int], means: dict[str, float], seed: int = 0) -> None:
-        super().__init__(seed, lambda rng: {}, means, timed=False, record=True)
-        self.picks = picks
-        self.coins = coins
-        self._p = 0
-        self._c = 0
-
-    def chance(self, probability: float) -> bool:
-        i = self._c
-        self._c = i + 1
-        hit = bool(self.coins[i]) if i < len(self.coins) else False
-        self.log.append(["c", int(hit)])
-        return hit
-
-    def pick(self, n: int) -> int:
-        i = self._p
-        self._p = i + 1
-        index = min(self.picks[i], n - 1) if i < len(self.picks) else 0
-        self.log.append(["p", index, n])
-        return index
+def pick_source(picks: list[int], coins: list[int], config: RunConfig) -> ChoiceSource:
+    """A lenient replay of ``picks`` and ``coins`` with mean latencies; past either list,
+    the simplest choice (pick 0, no coin)."""
+    prefix: list[list] = [["p", p, p + 1] for p in picks]
+    prefix += [["c", c] for c in coins]
+    return ChoiceSource(0, config.timing, timed=False, prefix=prefix, strict=False)
 
 
 def split(choices: list[list]) -> tuple[list[int], list[int]]:
@@ -117,7 +100,7 @@ def shrink(
     config: RunConfig,
     choices: list[list],
     finding: dict,
-    run: Callable[[RunConfig, PickSource], object],
+    run: Callable[[RunConfig, ChoiceSource], object],
     max_runs: int = 5000,
     allow_deployment: bool = True,
 ) -> ShrinkResult:
@@ -129,7 +112,7 @@ def shrink(
         if budget[0] <= 0:
             return None
         budget[0] -= 1
-        source = PickSource(ps, coins, cfg.timing.means())
+        source = pick_source(ps, coins, cfg)
         result = run(cfg, source)
         if not same_finding(finding, result.verdict) or result.output.livelock:
             return None

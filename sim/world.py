@@ -1,17 +1,28 @@
-"""The world: a simpy clock, the simulated stores, the actors, and the step loop.
+"""The world: the simulated stores, the actors as simpy processes, and the run loop.
 
-Each actor is a model generator. It yields an op; the world draws the op's latency and
-tells the scheduler the actor is ready; the scheduler picks which ready actor goes next;
-the world executes that actor's op atomically on the stores, appends a trace record,
-sends the result back into the generator and takes its next op. Actors that wait on an
-empty queue or a held lock are parked and woken by the store that frees them.
+Each actor is a model generator driven by a simpy process. The model yields an op; the
+process draws the op's latency and waits for it; when the op's turn comes it executes
+atomically on the stores, is recorded, and its result goes back into the model, which
+yields the next op. Who goes next is decided in one of two ways (``Strategy``):
+
+- time order (random timing): each op is a ``simpy`` timeout of its drawn latency and
+  simpy's event queue runs the earliest completion first, equal times in issue order;
+- a controlling strategy (PCT, DFS, replay): each pending op waits on its own event and a
+  controller process asks the strategy which one completes next (``choose``), moves the
+  clock to that op's ready time with a timeout, and triggers it.
+
+An actor that waits on an empty queue or a held lock waits on a park event; the store that
+frees it draws the wake-up latency at once and hands the actor the event to wait on next.
+A crash ends the victims' processes with ``Process.interrupt``; the connection's death
+(locks released, unacked deliveries requeued) happens in the stores at the crash instant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from heapq import heappop, heappush
+from functools import partial
+from math import inf, nextafter
 
 import simpy
 from racesim.models import ops
@@ -33,9 +44,11 @@ from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig, TaskOutcome
 from racesim.sim.db import SimDB
 from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
-from racesim.sim.schedulers.random_timing import RandomTiming
+from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import SUMMARIES as _SUMMARIES
 from racesim.sim.trace import Record
+from simpy.core import EmptySchedule
+from simpy.events import Event
 
 
 class Actor:
@@ -49,21 +62,27 @@ class Actor:
         "preset",
         "has_preset",
         "alive",
-        "ticket",
+        "park",
+        "permit",
+        "process",
         "respawn",
     )
 
-    def __init__(self, aid: int, name: str, group: str, gen: Generator, respawn: Callable | None) -> None:
+    def __init__(
+        self, aid: int, name: str, group: str, gen: Generator[Op, object, None], respawn: Callable[[], None] | None
+    ) -> None:
         self.id = aid
         self.name = name
         self.group = group
         self.gen = gen
         self.op: Op | None = None
-        self.ready_at = 0.0
-        self.preset: object = None
+        self.ready_at = 0.0  # when the pending op completes (kept when a strategy controls order)
+        self.preset: object = None  # the result a wake-up hands over (a delivery, a granted lock)
         self.has_preset = False
         self.alive = True
-        self.ticket = 0  # bumps on every new op, so a stale scheduler entry is ignored
+        self.park: Event | None = None  # set while waiting on an empty queue or a held lock
+        self.permit: Event | None = None  # the pending op's event under a controlling strategy
+        self.process: simpy.Process | None = None
         self.respawn = respawn
 
     def __repr__(self) -> str:
@@ -88,28 +107,43 @@ class RunOutput:
     choices: list[list] | None
 
 
+def exact_delay(now: float, at: float) -> float:
+    """A delay ``d`` with ``now + d == at`` exactly, so the clock lands on ``at`` bit for bit
+    (``at - now`` alone can be one ulp off when the two are far apart)."""
+    d = at - now
+    while now + d < at:
+        d = nextafter(d, inf)
+    while now + d > at:
+        d = nextafter(d, -inf)
+    return d
+
+
 class World:
-    def __init__(self, config: RunConfig, scheduler, source: ChoiceSource) -> None:
+    def __init__(self, config: RunConfig, strategy: Strategy, source: ChoiceSource) -> None:
         self.config = config
         self.env = simpy.Environment()
-        self.scheduler = scheduler
+        self.strategy = strategy
+        self.scheduler = strategy  # the name the strategies' older code reads
         self.source = source
         dep = config.deployment
         self.db = SimDB(tuple(range(1, dep.workers + 1)))
         self.broker = SimBroker(self._wake)
         self.records: list[Record] = []
         self.actors: dict[int, Actor] = {}
-        self.pending: dict[int, Actor] = {}  # ready to step, by actor id
-        self.current: Actor | None = None
+        self.pending: dict[int, Actor] = {}  # actors with a pending op (kept when order or picks matter)
+        self.current: Actor | None = None  # the actor that stepped last (kept likewise)
         self.dispatched: list[int] = []
         self.completions_published: list[int] = []
+        self.steps = 0
+        self._controlled = strategy.controls_order
+        self._note = not self._controlled and source.log is not None  # record time-order picks
+        self._track = self._controlled or self._note
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
         self._executor_consumers: dict[int, tuple[str, str]] = {}
         self._worker_consumers: dict[str, Consumer] = {}  # worker queue -> its consumer
         self._worker_slots: dict[str, int] = {}  # worker consumer -> slot actors created
         self._latency = source.latency
-        self._draw = source.direct_draws()  # skip the recording wrapper when nothing records
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         self.faults = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
         # Every handler takes (actor id, op): the id is also the actor's DB session.
@@ -126,8 +160,8 @@ class World:
                 ops.Sleep: _nothing,
             }
         )
-        scheduler.attach(self)
-        self._ready = scheduler.ready
+        strategy.attach(self)
+        strategy.new_execution(source.seed)
         self._build()
 
     # ---- deployment ----------------------------------------------------------------------
@@ -144,7 +178,8 @@ class World:
 
     def _spawn_worker_slot(self, name: str, consumer: str) -> None:
         group = name.split(".")[0]
-        self.spawn(name, group, worker_slot(consumer), respawn=lambda: self._spawn_worker_slot(name, consumer))
+        queue = self.broker.consumers[consumer].queue
+        self.spawn(name, group, worker_slot(consumer, queue), respawn=lambda: self._spawn_worker_slot(name, consumer))
 
     def _add_worker_slot(self, consumer: str) -> None:
         """Slots are created when work arrives, up to the worker's permit count: an idle
@@ -166,21 +201,75 @@ class World:
         for k in range(dep.listeners):
             self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
 
-    def spawn(self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable | None = None) -> Actor:
+    def spawn(
+        self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable[[], None] | None = None
+    ) -> Actor:
+        """A new actor: its model runs to its first op now (so its draws come in the order
+        the actors were created), then a simpy process carries it."""
         actor = Actor(self._next_actor, name, group, gen, respawn)
         self._next_actor += 1
         self.actors[actor.id] = actor
-        self._advance(actor, None, None, delay)
+        try:
+            op = next(gen)
+        except StopIteration:
+            actor.alive = False
+            return actor
+        actor.process = self.env.process(self._live(actor, self._issue(actor, op, delay)))
         return actor
 
-    # ---- the step loop -------------------------------------------------------------------
+    # ---- pending ops ---------------------------------------------------------------------
+    def _issue(self, actor: Actor, op: Op, delay: float) -> Event:
+        """The event ``actor`` waits on for ``op``: a park when it would only find an empty
+        queue, else the op's completion ``delay`` + its latency from now."""
+        actor.op = op
+        if type(op) is ops.Consume:
+            consumer = self.broker.consumers[op.consumer]
+            if not consumer.buffer:
+                # Nothing to take: wait on the queue rather than spend a step finding out.
+                # The broker's push wakes the actor with its delivery.
+                consumer.waiters.append(actor.id)
+                park = actor.park = self.env.event()
+                return park
+        channel = op.channel
+        return self._pend(actor, delay + (op.seconds if channel == "sleep" else self._latency(channel)))
+
+    def _pend(self, actor: Actor, delay: float) -> Event:
+        """The op of ``actor`` completes after ``delay``: a timeout under time order, or a
+        permit the controller triggers when the strategy picks it."""
+        if not self._controlled:
+            if self._track:
+                actor.ready_at = self.env.now + delay
+                self.pending[actor.id] = actor
+            return self.env.timeout(delay)
+        actor.ready_at = self.env.now + delay
+        self.pending[actor.id] = actor
+        permit = actor.permit = self.env.event()
+        return permit
+
+    def enabled_order(self) -> list[Actor]:
+        """Actors with a pending op in canonical order: the current one first if it can go
+        on (index 0 = no preemption), then the others by actor id."""
+        pending = self.pending
+        order = [pending[i] for i in sorted(pending)]
+        cur = self.current
+        if cur is not None and cur.id in pending and order[0] is not cur:
+            order.remove(cur)
+            order.insert(0, cur)
+        return order
+
+    # ---- the run -------------------------------------------------------------------------
     def run(self) -> RunOutput:
         limit = self.config.max_steps
-        if self.faults is None and self._draw is not None and type(self.scheduler) is RandomTiming:
-            steps = self._run_timed(limit)
-        else:
-            steps = self._run_any(limit)
-        livelock = steps >= limit and bool(self.pending)
+        env = self.env
+        if self._controlled:
+            env.process(self._control(limit))
+        step = env.step
+        try:
+            while self.steps < limit:
+                step()
+        except EmptySchedule:
+            pass
+        livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
         w = next(iter(self.db.workflows), 0)
         return RunOutput(
             self.config,
@@ -191,201 +280,117 @@ class World:
             self.dispatched,
             self.completions_published,
             self.faults.fired if self.faults else [],
-            steps,
-            self.env.now,
+            self.steps,
+            self.db.now,
             livelock,
             self.source.log,
         )
 
-    def _run_any(self, limit: int) -> int:
-        """Any scheduler, fault injector and choice source: one ``_step`` per pick."""
-        steps = 0
-        nxt = self.scheduler.next
-        step = self._step
-        while steps < limit:
-            actor = nxt()
-            if actor is None:
-                break
-            step(actor)
-            steps += 1
-        return steps
+    def _control(self, limit: int) -> Generator[Event, object, None]:
+        """Under a controlling strategy: ask it which pending op completes next, move the
+        clock to that op's ready time, trigger the op's permit and wait until it has run."""
+        env = self.env
+        pending = self.pending
+        choose = self.strategy.choose
+        pick = self.source.pick
+        while self.steps < limit and pending:
+            enabled = self.enabled_order()
+            index = pick(len(enabled), partial(choose, enabled, self.current))
+            if index is None:
+                return
+            actor = enabled[index]
+            if actor.ready_at > env.now:
+                yield env.timeout(exact_delay(env.now, actor.ready_at))
+            permit = actor.permit
+            assert permit is not None
+            actor.permit = None
+            permit.succeed()
+            yield permit  # callbacks run in order: the actor steps first, then this resumes
 
-    def _run_timed(self, limit: int) -> int:
-        """The common case (plain ``RandomTiming``, no faults, nothing recorded): the pick,
-        ``_step`` and ``_advance`` inlined on locals, which is most of the kernel's cost.
-        Must stay equivalent to ``_run_any``: same heap entries (time, issue counter, actor,
-        ticket), same clock, same records, same draws in the same order."""
-        sched = self.scheduler
-        heap = sched._heap
-        count = sched._count  # shared with sched.ready(), which wakes and grants still use
+    def _live(self, actor: Actor, wait: Event) -> Generator[Event, object, None]:
+        """The simpy process of one actor: wait for the pending op's turn, execute it
+        atomically, record it, and issue the model's next op."""
         env = self.env
         db = self.db
+        aid = actor.id
+        gen = actor.gen
+        handlers = self._handlers
+        faults = self.faults
+        track = self._track
+        note = self._note
         pending = self.pending
         append = self.records.append
-        handlers = self._handlers
-        draw = self._draw
-        consumers = self.broker.consumers
         summaries = _SUMMARIES
-        consume_op = ops.Consume
         blocked = _BLOCKED
-        actor = None
-        steps = 0
-        while steps < limit:
-            # The scheduler's next(): earliest (ready_at, issue order), skipping entries a
-            # re-pend left stale.
-            while heap:
-                now, _, actor, ticket = heappop(heap)
-                if actor.alive and actor.ticket == ticket:
-                    break
-            else:
-                break
-            env._now = now
-            steps += 1
-            # _step
-            aid = actor.id
-            del pending[aid]
-            op = actor.op
-            db.now = now
-            if actor.has_preset:
-                result = actor.preset
-                actor.has_preset = False
-                actor.preset = None
-            else:
-                try:
-                    result = handlers[type(op)](aid, op)
-                except StoreError as exc:
-                    self.current = actor
-                    self._finish(actor, op, now, exc)
-                    continue
-                if result is blocked:
-                    continue  # parked; a lock hand-over re-pends it
-            summary = summaries.get(type(result))
-            append((now, actor.name, op.step, type(op).__name__, op.args(), result if summary is None else summary(result)))
-            # _advance
-            try:
-                op = actor.gen.send(result)
-            except StopIteration:
-                actor.alive = False
-                actor.op = None
-                continue
-            actor.op = op
-            if type(op) is consume_op:
-                consumer = consumers[op.consumer]
-                if not consumer.buffer:
-                    consumer.waiters.append(aid)  # the broker's push wakes it
-                    continue
-            channel = op.channel
-            actor.ready_at = at = now + (op.seconds if channel == "sleep" else draw[channel]())
-            actor.ticket = ticket = actor.ticket + 1
-            pending[aid] = actor
-            heappush(heap, (at, next(count), actor, ticket))
-        self.current = actor
-        return steps
-
-    def _finish(self, actor: Actor, op: Op, now: float, error: StoreError) -> None:
-        """Record an op that raised and throw the error into its actor (the rare path)."""
-        self.records.append((now, actor.name, op.step, type(op).__name__, op.args(), ("error", str(error))))
-        self._advance(actor, None, error, 0.0)
-
-    def _step(self, actor: Actor) -> None:
-        """Execute ``actor``'s op atomically, record it, and take the actor's next op."""
-        del self.pending[actor.id]
-        self.current = actor
-        op = actor.op
-        now = self.env._now
-        self.db.now = now
-        error = None
-        if actor.has_preset:
-            result = actor.preset
-            actor.has_preset = False
-            actor.preset = None
-        else:
-            if self.faults is not None:
-                strike = self.faults.check(actor.name, op)
-                if strike is not None:
-                    if strike is CRASH_WORKER or strike is CRASH_EXECUTOR:
-                        self._crash(actor, strike)
-                        return
-                    error = strike
-            if error is None:
-                try:
-                    result = self._handlers[type(op)](actor.id, op)
-                except StoreError as exc:
-                    error = exc
-            if error is None and result is _BLOCKED:
-                return  # parked; a lock hand-over re-pends it
-        if error is not None:
-            result = ("error", str(error))
-        rt = type(result)
-        self.records.append(
-            (now, actor.name, op.step, type(op).__name__, op.args(), _SUMMARIES[rt](result) if rt in _SUMMARIES else result)
-        )
-        self._advance(actor, result, error, 0.0)
-
-    def _advance(self, actor: Actor, result: object, error: StoreError | None, delay: float) -> None:
         try:
-            if actor.op is None:
-                op = next(actor.gen)
-            elif error is None:
-                op = actor.gen.send(result)
-            else:
-                op = actor.gen.throw(error)
-        except StopIteration:
-            actor.alive = False
-            actor.op = None
-            return
-        actor.op = op
-        if type(op) is ops.Consume:
-            consumer = self.broker.consumers[op.consumer]
-            if not consumer.buffer:
-                # Nothing to take: wait on the queue now rather than spend a step finding
-                # out. The broker's push wakes the actor with its delivery.
-                consumer.waiters.append(actor.id)
-                return
-        channel = op.channel
-        if channel == "sleep":
-            latency = op.seconds
-        elif self._draw is not None:
-            latency = self._draw[channel]()
-        else:
-            latency = self._latency(channel)
-        delay += latency
-        actor.ready_at = self.env._now + delay
-        actor.ticket += 1
-        self.pending[actor.id] = actor
-        self._ready(actor)
-
-    def _pend(self, actor: Actor, delay: float) -> None:
-        # ready_at = now + delay computed exactly as simpy computes an event's time, so a
-        # replay that jumps the clock to ready_at lands on the very same float.
-        actor.ready_at = self.env._now + delay
-        actor.ticket += 1
-        self.pending[actor.id] = actor
-        self._ready(actor)
-
-    def enabled_order(self) -> list[Actor]:
-        """Ready actors in canonical order: the current one first if it can go on (index 0
-        = no preemption), then the others by actor id."""
-        pending = self.pending
-        order = [pending[i] for i in sorted(pending)]
-        cur = self.current
-        if cur is not None and cur.id in pending and order[0] is not cur:
-            order.remove(cur)
-            order.insert(0, cur)
-        return order
+            while True:
+                moved = yield wait
+                if moved is not None:  # woken from a park: wait for the wake-up's latency
+                    yield moved  # type: ignore[misc]
+                now = env.now
+                self.steps += 1
+                if track:
+                    if note:
+                        enabled = self.enabled_order()
+                        self.source.note_pick(enabled.index(actor), len(enabled))
+                    del pending[aid]
+                    self.current = actor
+                op = actor.op
+                assert op is not None
+                db.now = now
+                error: StoreError | None = None
+                if actor.has_preset:
+                    result = actor.preset
+                    actor.has_preset = False
+                    actor.preset = None
+                else:
+                    strike = faults.check(actor.name, op) if faults is not None else None
+                    if strike is not None:
+                        if strike is CRASH_WORKER or strike is CRASH_EXECUTOR:
+                            self._crash(actor, strike)
+                            gen.close()
+                            return
+                        error = strike
+                    else:
+                        try:
+                            result = handlers[type(op)](aid, op)
+                        except StoreError as exc:
+                            error = exc
+                        else:
+                            if result is blocked:  # parked; a lock hand-over wakes it
+                                wait = actor.park = env.event()
+                                continue
+                if error is not None:
+                    result = ("error", str(error))
+                rt = type(result)
+                summary = summaries[rt](result) if rt in summaries else result
+                append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
+                try:
+                    op = gen.send(result) if error is None else gen.throw(error)
+                except StopIteration:
+                    actor.alive = False
+                    actor.op = None
+                    return
+                wait = self._issue(actor, op, 0.0)
+        except simpy.Interrupt:
+            gen.close()  # crashed by another actor of its process (see _crash)
 
     # ---- waking parked actors --------------------------------------------------------------
     def _wake(self, actor_id: int, delivery: Delivery) -> None:
-        actor = self.actors[actor_id]
-        actor.preset = delivery
-        actor.has_preset = True
-        self._pend(actor, self._latency("consume"))
+        self._unpark(self.actors[actor_id], delivery, "consume")
 
     def _grant(self, actor_id: int) -> None:
-        actor = self.actors[actor_id]
-        actor.preset = None
+        self._unpark(self.actors[actor_id], None, "lock")
+
+    def _unpark(self, actor: Actor, result: object, channel: str) -> None:
+        """Hand ``result`` to a parked actor: its op completes after the channel's latency,
+        drawn now; the park event tells its process which event to wait on next."""
+        actor.preset = result
         actor.has_preset = True
-        self._pend(actor, self._latency("lock"))
+        park = actor.park
+        assert park is not None
+        actor.park = None
+        park.succeed(self._pend(actor, self._latency(channel)))
 
     # ---- broker and lock ops -------------------------------------------------------------
     def _publish(self, aid: int, op: ops.Publish) -> None:
@@ -432,9 +437,15 @@ class World:
 
     # ---- crashes -----------------------------------------------------------------------------
     def _kill(self, actor: Actor) -> None:
+        """The actor dies now: its process is interrupted (unless it is the one running),
+        and its connection's death frees what it held."""
         actor.alive = False
         self.pending.pop(actor.id, None)
-        actor.gen.close()
+        actor.park = None
+        actor.permit = None
+        process = actor.process
+        if process is not None and process.is_alive and process is not self.env.active_process:
+            process.interrupt("crash")
         for consumer in self.broker.consumers.values():
             if actor.id in consumer.waiters:
                 consumer.waiters.remove(actor.id)
@@ -443,14 +454,16 @@ class World:
 
     def _crash(self, actor: Actor, kind: object) -> None:
         now = self.env.now
+        op = actor.op
+        assert op is not None
         if kind is CRASH_WORKER:
-            self.records.append((now, actor.name, actor.op.step, "Crash", ("worker", *actor.op.args()), None))
+            self.records.append((now, actor.name, op.step, "Crash", ("worker", *op.args()), None))
             self._kill(actor)
             if actor.respawn is not None:
                 actor.respawn()  # the worker process comes back with an empty slot
             return
         e = int(actor.group[4:])
-        self.records.append((now, actor.name, actor.op.step, "Crash", (actor.group,), None))
+        self.records.append((now, actor.name, op.step, "Crash", (actor.group,), None))
         for other in [a for a in self.actors.values() if a.group == actor.group and a.alive]:
             self._kill(other)
         for name in self._executor_consumers[e]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
-from racesim.options import MAX_RUNS, InputError, progress_bar
+from racesim.options import MAX_RUNS, InputError, check_outputs, progress_bar, write_output, wrote
 from racesim.reports import junit
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
@@ -75,6 +75,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
     if strategy not in STRATEGIES or strategy == "replay":
         choices = ", ".join(s for s in STRATEGIES if s != "replay")
         raise InputError(f"--strategy: unknown strategy {strategy!r} (choose from: {choices})")
+    targets = check_outputs({"--junit": junit_path})
     explicit = bool(scenarios)
     # Load and validate everything before running anything: bad input costs no sweep time.
     selected = [load_scenario(name) for name in (scenarios or [str(p) for p in loader.catalog()])]
@@ -104,10 +105,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
                 detail += f"\nnote: {note}" if note else ""
                 cases.append(junit.Case(sc.name, case_name(result), failure_message(result, sc), detail, output=info))
     if junit_path:
-        try:
-            junit.write(junit_path, cases)
-        except OSError as exc:
-            raise InputError(f"--junit: cannot write {junit_path} ({exc.strerror})") from None
+        wrote(write_output(targets["--junit"], junit.write, cases), "JUnit XML")
     checked = sum(c.skipped is None for c in cases)
     for result, sc in failed:
         s = result.summary

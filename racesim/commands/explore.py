@@ -29,11 +29,14 @@ from racesim.options import (
     _guards,
     _scenario,
     _stdout,
+    check_outputs,
     progress_bar,
+    write_output,
+    wrote,
 )
 from racesim.reports import terminal
 from racesim.scenarios.loader import Scenario
-from racesim.sim import schedule_file
+from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
 from racesim.sim.config import Faults, RunConfig
 from racesim.sim.schedulers.dfs import SearchResult
@@ -129,6 +132,7 @@ def explore(
     command = "racesim " + " ".join(sys.argv[1:])
     if target is not None and target not in config.graph.nodes:
         raise InputError(f"--task: {target!r} is not a task of {sc.name} (tasks: {', '.join(config.graph.nodes)})")
+    targets = check_outputs({"--html": html_path}, {"--save-failing": save_dir})
     fails = failing_check(target)
     params: dict = {}
     search_result: SearchResult | None = None
@@ -174,15 +178,25 @@ def explore(
     saved: list[str] = []
     if first_failing is not None and save_dir:
         ref = scenario_ref(scenario, sc)
+        directory = targets["--save-failing"]
+        assert isinstance(directory, Path)
+        try:
+            output.ensure_directory(directory)
+        except output.OutputError as exc:
+            raise InputError(str(exc)) from None
         stem = f"{sc.name}-{g.name}-{strategy}-seed{failing_seed}".replace("+", "_").replace("/", "_")
-        path = Path(save_dir) / f"{stem}.json"
-        schedule_file.save(path, schedule_of(ref, config, strategy, params, failing_seed, first_failing))
+        path = directory / f"{stem}.json"
+        found = schedule_of(ref, config, strategy, params, failing_seed, first_failing)
+        wrote(write_output(path, schedule_file.save, found), "failing schedule")
         saved.append(str(path))
         if shrunk is not None:
-            sp = Path(save_dir) / f"{stem}-shrunk.json"
+            sp = directory / f"{stem}-shrunk.json"
             s_cfg = shrunk.shrunk.config
-            schedule_file.save(sp, schedule_of(ref, s_cfg, "shrunk", params, failing_seed, shrunk.shrunk.result))
+            small = schedule_of(ref, s_cfg, "shrunk", params, failing_seed, shrunk.shrunk.result)
+            wrote(write_output(sp, schedule_file.save, small), "shrunk schedule")
             saved.append(str(sp))
+    elif save_dir:
+        click.echo(f"racesim: --save-failing {save_dir}: no run failed, nothing saved", err=True)
 
     shown = shrunk.shrunk.result if shrunk is not None else first_failing
     if as_json:
@@ -212,15 +226,12 @@ def explore(
         out.print(_verdict_line(strategy, search_result, first_failing, explored, preemption_bound, max_schedules, not no_por))
         if shrunk is not None:
             out.print(_shrink_line(shrunk))
-        for path in saved:
-            out.print(f"saved {path}")
         out.print(f"digest {summary.digest}")
     if html_path:
         from racesim.reports import html
 
-        html.write_report(
-            html_path, title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None
-        )
+        report = dict(title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None)
+        wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
 
 
 def _describe(params: dict) -> str:
@@ -290,6 +301,7 @@ def replay_file(path: str) -> tuple[schedule_file.ScheduleFile, RunResult]:
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict and digest as JSON instead of the trace.")
 def replay(file, html_path, as_json) -> None:
     """Replay a schedule FILE: print its trace, check the digest and the finding."""
+    targets = check_outputs({"--html": html_path})
     schedule, result = replay_file(file)
     finding = finding_of(result.verdict)
     same = result.digest == schedule.digest
@@ -313,14 +325,14 @@ def replay(file, html_path, as_json) -> None:
     if html_path:
         from racesim.reports import html
 
-        html.write_report(
-            html_path,
+        report = dict(
             title=f"replay {Path(file).name}",
             command="racesim " + " ".join(sys.argv[1:]),
             summaries=[],
             failing=result,
             contrast=None,
         )
+        wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     if not same:
         raise InputError(
             f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}"
@@ -333,6 +345,8 @@ def replay(file, html_path, as_json) -> None:
 @click.option("--max-runs", type=int, default=5000, show_default=True, help="Most candidate runs to try.")
 def shrink_cmd(file, output, max_runs) -> None:
     """Shrink a failing schedule FILE to a minimal one with the same finding."""
+    target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
+    checked = check_outputs({"--output": str(target)})["--output"]
     schedule, result = replay_file(file)
     if not result.verdict.failing:
         raise InputError(f"{file}: the schedule does not fail; nothing to shrink")
@@ -341,12 +355,9 @@ def shrink_cmd(file, output, max_runs) -> None:
         s = shrink_run(config, schedule.choices, finding_of(result.verdict), max_runs)
     except ValueError as exc:
         raise InputError(f"{file}: {exc}") from None
-    target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
     shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result)
-    schedule_file.save(target, shrunk)
-    out = _stdout()
-    out.print(_shrink_line(s))
-    out.print(f"saved {target}")
+    _stdout().print(_shrink_line(s))
+    wrote(write_output(checked, schedule_file.save, shrunk), "shrunk schedule")
 
 
 commands = [explore, replay, shrink_cmd]

@@ -25,9 +25,12 @@ from racesim.options import (
     _int_list,
     _scenario,
     _stdout,
+    check_outputs,
     deployment_options,
     progress_bar,
     with_options,
+    write_output,
+    wrote,
 )
 from racesim.reports import terminal
 from racesim.scenarios import loader
@@ -45,21 +48,23 @@ def list_cmd() -> None:
 SAVE_CAP = 20
 
 
-def _report_outputs(html_path, trace_json, title, command, summaries, failing, contrast, configs=None) -> None:
-    """Write the optional HTML report and Perfetto trace for a sweep or a single run. With
+def _report_outputs(targets, title, command, summaries, failing, contrast, configs=None) -> None:
+    """Write the optional HTML report and Perfetto trace (checked ``targets`` by option). With
     ``configs`` (one per summary) the report explains each finding and task of the sweep."""
-    if html_path:
+    if "--html" in targets:
         from racesim.analysis.cases import cases
         from racesim.reports import html
 
         found = cases(summaries, configs) if configs and summaries else None
-        html.write_report(
-            html_path, title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, cases=found
-        )
-    if trace_json and failing is not None:
+        report = dict(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, cases=found)
+        wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
+    if "--trace-json" in targets:
+        if failing is None:
+            click.echo(f"racesim: --trace-json {targets['--trace-json'].path}: not written, no run failed", err=True)
+            return
         from racesim.reports import perfetto
 
-        perfetto.write_trace(trace_json, failing)
+        wrote(write_output(targets["--trace-json"], perfetto.write_trace, failing), "Perfetto trace")
 
 
 def first_failing_pair(summaries, configs, seed):
@@ -127,6 +132,7 @@ def run(
     _check_jobs(jobs)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
+    targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
     out = _stdout()
     command = "racesim " + " ".join(sys.argv[1:])
     if trace:
@@ -134,7 +140,7 @@ def run(
         terminal.print_trace(out, result)
         if html_path or trace_json:
             _, contrast = first_failing_pair([_single(result, config)], [config], seed)
-            _report_outputs(html_path, trace_json, f"{sc.name} seed {seed}", command, [], result, contrast)
+            _report_outputs(targets, f"{sc.name} seed {seed}", command, [], result, contrast)
         if expect_zero and result.verdict.duplicate_dispatches:
             sys.exit(1)
         return
@@ -148,10 +154,11 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
-        _report_outputs(html_path, trace_json, sc.name, command, [summary], failing, contrast, [config])
+        _report_outputs(targets, sc.name, command, [summary], failing, contrast, [config])
     if save_dir:
-        saved = save_failing(save_dir, scenario, sc, config, summary)
-        click.echo(f"saved {len(saved)} failing schedule(s) to {save_dir}", err=True)
+        saved = save_failing(targets["--save-failing"], scenario, sc, config, summary)
+        if not saved:
+            click.echo(f"racesim: --save-failing {save_dir}: no run failed, nothing saved", err=True)
     if expect_zero and summary.duplicate_dispatches:
         sys.exit(1)
 
@@ -215,6 +222,7 @@ def matrix(
     ]
     fault_sets = [_faults(f, sc.faults) for f in faults.split(",")] if faults else [sc.faults]
     cells = [(g, d, f) for f in fault_sets for d in deployments for g in sets]
+    targets = check_outputs({"--html": html_path, "--trace-json": trace_json})
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
     total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
     with progress_bar(total, f"{sc.name} matrix") as advance:
@@ -236,22 +244,25 @@ def matrix(
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
-        _report_outputs(
-            html_path, trace_json, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast, configs
-        )
+        _report_outputs(targets, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast, configs)
 
 
-def save_failing(directory: str, name: str, sc, config, summary: Summary) -> list[Path]:
-    """Re-run each failing seed with recording on and save its schedule file."""
-    from racesim.sim import schedule_file
+def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> list[Path]:
+    """Re-run each failing seed with recording on and save its schedule file in the checked
+    ``directory`` (created, one level, only when there is something to save)."""
+    from racesim.sim import output, schedule_file
 
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     for s in summary.failing_seeds[:SAVE_CAP]:
+        if not saved:
+            try:
+                output.ensure_directory(directory)
+            except output.OutputError as exc:
+                raise InputError(str(exc)) from None
         result = run_one(config, s, record=True)
-        path = out / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
-        schedule_file.save(path, schedule_of(scenario_ref(name, sc), config, "random", {}, s, result))
+        path = directory / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
+        schedule = schedule_of(scenario_ref(name, sc), config, "random", {}, s, result)
+        wrote(write_output(path, schedule_file.save, schedule), "schedule")
         saved.append(path)
     return saved
 

@@ -8,8 +8,10 @@ from typing import NoReturn
 
 import click
 
+from racesim.options import InputError, check_outputs, write_output, wrote
 from racesim.scenarios import importer, loader
 from racesim.scenarios.schema import ScenarioError
+from racesim.sim import output as output_layer
 
 
 def _refuse(line: str) -> NoReturn:
@@ -61,6 +63,10 @@ def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> N
     conditions, templates, ...) is named on stderr, one line each.
     """
     try:
+        targets = check_outputs({"--output": None if output is None else str(output)})
+    except InputError as exc:
+        _refuse(f"racesim: error: {exc}")
+    try:
         counts = importer.parse_items(items)
         result = importer.import_workflow(workflow, counts)
         text = importer.dump(result.scenario)
@@ -74,10 +80,10 @@ def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> N
         sys.stdout.write(text)
         return
     try:
-        importer.write_atomically(output, text)
-    except OSError as exc:
-        _refuse(f"{output}:1: (file): cannot write: {exc.strerror or type(exc).__name__}")
-    click.echo(f"wrote {output} ({len(result.scenario['workflow']['tasks'])} tasks)", err=True)
+        written = write_output(targets["--output"], output_layer.write_text, text)
+    except InputError as exc:
+        _refuse(f"racesim: error: {exc}")
+    wrote(written, f"{len(result.scenario['workflow']['tasks'])} tasks")
 
 
 commands = [validate, import_cmd]

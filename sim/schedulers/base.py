@@ -1,63 +1,57 @@
-"""The one seam between running the models and choosing who runs next (as in Shuttle).
+"""The one seam between running the models and choosing who runs next (after Shuttle's
+``Scheduler``: ``next_task(runnable, current)``, ``next_u64()``, ``new_execution()``).
 
-The world tells the scheduler when an actor has a new op ready (``ready``) and asks it
-which ready actor goes next (``next``). A strategy never touches the models or the stores.
-Every choice it makes is noted in the run's choice sequence as an index into
-``world.enabled_order()``, so any run can be replayed and shrunk by ``Replay``.
+A strategy answers two questions and nothing else:
+
+- ``new_execution(seed)``: a run starts (a strategy keeps its own state across runs and
+  resets what is per run here);
+- ``choose(enabled, current)``: which of the enabled actors' pending ops completes next,
+  as an index into ``enabled`` (canonical order: ``current`` first when it can go on,
+  then the others by actor id; 0 = no preemption), or None to end the run.
+
+Values (latencies, coins, crash points) are never drawn by a strategy: the kernel draws
+them from the run's ``ChoiceSource``, which also records every pick, so any run replays
+and shrinks. A strategy never touches the models or the stores.
+
+``controls_order`` False (random timing) means the strategy's choice rule *is* time order:
+each op completes at its drawn latency and simpy's event queue runs the earliest first
+(equal times in issue order); ``choose`` is then never called. ``timed`` says whether
+latencies are drawn from the scenario's timing model or taken as each channel's mean.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from racesim.sim.world import Actor, World
 
 
-class Scheduler(ABC):
+class Strategy(ABC):
     name = "base"
-    #: True: op latencies come from the scenario's timing model (drawn); False: each op
-    #: takes its distribution's mean, and the strategy alone decides the order.
+    #: latencies from the scenario's timing model (True) or each channel's mean (False)
     timed = False
+    #: True: ``choose`` decides every step; False: simpy's time order decides
+    controls_order = True
 
     def attach(self, world: World) -> None:
+        """The world this execution runs in (read-only for the strategy)."""
         self.world = world
 
-    @abstractmethod
-    def ready(self, actor: Actor) -> None:
-        """``actor`` has a new op, ready at ``actor.ready_at``."""
+    def new_execution(self, seed: int) -> None:  # noqa: B027 - most strategies keep no per-run state
+        """A run with ``seed`` starts; reset per-run state here."""
 
     @abstractmethod
-    def next(self) -> Actor | None:
-        """The actor whose op runs next, or None when no actor can run (quiescence)."""
+    def choose(self, enabled: Sequence[Actor], current: Actor | None) -> int | None:
+        """Index into ``enabled`` of the op that completes next; None ends the run."""
 
     def params(self) -> dict:
         """Strategy parameters that a schedule file must carry to reproduce a run."""
         return {}
 
 
-class ControlledScheduler(Scheduler):
-    """Base for strategies that choose freely among every ready actor (PCT, DFS, replay):
-    time only orders nothing; the clock just follows the chosen op's ready time."""
-
-    def ready(self, actor: Actor) -> None:
-        pass
-
-    def next(self) -> Actor | None:
-        world = self.world
-        if not world.pending:
-            return None
-        enabled = world.enabled_order()
-        index = self.choose(enabled)
-        actor = enabled[index]
-        if actor.ready_at > world.env.now:
-            # simpy has no public clock setter, and run(until=t) may land one ulp off t;
-            # an exact clock is what lets a replay reproduce the recorded trace bit for bit.
-            world.env._now = actor.ready_at
-        return actor
-
-    @abstractmethod
-    def choose(self, enabled: list[Actor]) -> int:
-        """Index into ``enabled`` (canonical order; 0 = keep running the current actor).
-        Must record the choice with ``self.world.source``."""
+# The names the rest of the code used before the seam was narrowed.
+Scheduler = Strategy
+ControlledScheduler = Strategy

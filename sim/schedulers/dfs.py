@@ -70,12 +70,9 @@ class DFS(ControlledScheduler):
         super().attach(world)
         self._ctx = Context.of_world(world)
 
-    def next(self):
+    def choose(self, enabled, current=None) -> int | None:
         if self.pruned:
             return None
-        return super().next()
-
-    def choose(self, enabled) -> int:
         ids = [a.id for a in enabled]
         depth = self.depth
         self.depth = depth + 1
@@ -105,9 +102,7 @@ class DFS(ControlledScheduler):
         return self._take(node, ids)
 
     def _take(self, node: Node, ids: list[int]) -> int:
-        index = ids.index(node.chosen)
-        self.world.source.note_pick(index, len(ids))
-        return index
+        return ids.index(node.chosen)
 
     def _child_sleep(self, parent: Node) -> dict[int, Footprint]:
         chosen_fp = parent.footprints[parent.chosen]

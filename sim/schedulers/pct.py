@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import random
 
-from racesim.sim.schedulers.base import ControlledScheduler
+from racesim.sim.schedulers.base import Strategy
 
 
-class PCT(ControlledScheduler):
+class PCT(Strategy):
     name = "pct"
     timed = False
 
@@ -34,6 +34,9 @@ class PCT(ControlledScheduler):
 
     def params(self) -> dict:
         return {"depth": self.depth, "length": self.length}
+
+    def new_execution(self, seed: int) -> None:
+        self.seed(seed)
 
     def seed(self, seed: int) -> None:
         self.rng = random.Random(f"pct:{seed}")
@@ -52,7 +55,7 @@ class PCT(ControlledScheduler):
             p = self.priority[actor_id] = self.depth + self.rng.random()
         return p
 
-    def choose(self, enabled) -> int:
+    def choose(self, enabled, current=None) -> int:
         self.steps += 1
         best = 0
         best_key = (self._prio(enabled[0].id), -enabled[0].id)
@@ -63,5 +66,4 @@ class PCT(ControlledScheduler):
         rank = self.change_points.get(self.steps)
         if rank is not None:
             self.priority[enabled[best].id] = self.depth - rank  # the low band: d-1 .. 1
-        self.world.source.note_pick(best, len(enabled))
         return best
