@@ -24,12 +24,14 @@ from pathlib import Path
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import Summary, config_for
 from racesim.models.guards import Guards
+from racesim.scenarios import schema
 from racesim.scenarios.loader import CATALOG, Scenario
 from racesim.sim.config import Faults
 
-METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
-DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
-ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *DEPLOYMENT_KEYS, *METRICS)
+# The expect vocabulary is the scenario schema's: one definition, read here.
+METRICS = schema.METRICS
+DEPLOYMENT_KEYS = schema.EXPECT_DEPLOYMENT_KEYS
+ENTRY_KEYS = schema.ENTRY_KEYS
 
 
 def observed(summary: Summary, metric: str) -> int:
@@ -83,6 +85,7 @@ def evaluate(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     strategy: str = "random",
+    cluster: str | None = None,
 ) -> list[ExpectResult]:
     """Run every expect entry of ``scenario``; ``runs`` overrides each entry's count."""
     entries = scenario.expect if isinstance(scenario.expect, list) else []
@@ -92,7 +95,7 @@ def evaluate(
         faults = Faults.parse(str(entry["faults"])) if "faults" in entry else scenario.faults
         config = config_for(scenario, Guards.parse(str(entry["guards"])), deployment, faults)
         n = runs if runs is not None else int(entry.get("runs", scenario.runs))
-        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy)
+        [summary] = run_sweeps([config], seed, n, jobs, progress, strategy, cluster=cluster)
         result = ExpectResult(
             scenario.name, entry, summary, scenario_ref=_reference(scenario), base_deployment=scenario.deployment
         )

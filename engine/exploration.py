@@ -80,6 +80,8 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
             cfg = with_item_counts(best.config, {name: fewer})
             hit = None
             for seed in range(1, ITEM_SEARCH_SEEDS + 1):
+                if runs >= max_runs:  # max_runs is a budget, not a hint
+                    return ShrinkResult(result.original, best, runs)
                 runs += 1
                 candidate = run_one(cfg, seed, record=True)
                 if same_finding(finding, candidate.verdict):
@@ -87,7 +89,9 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
                     break
             if hit is None:
                 continue
-            smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs)
+            if runs >= max_runs:
+                return ShrinkResult(result.original, best, runs)
+            smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs - runs)
             runs += smaller.runs
             if deviations(smaller.shrunk.choices) <= deviations(best.choices) and len(smaller.shrunk.choices) <= len(choices):
                 best = smaller.shrunk

@@ -85,11 +85,12 @@ def minimal_guard_set(
     runs: int,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    cluster: str | None = None,
 ) -> MinimalAnswer:
     """Search guard sets by size (fewest switches first); the first without a finding wins."""
     sets = candidate_sets()
     configs = [config_for(scenario, Guards.parse(g), deployment, faults) for g in sets]
-    summaries = run_sweeps(configs, seed, runs, jobs, progress)
+    summaries = run_sweeps(configs, seed, runs, jobs, progress, cluster=cluster)
     clean = next((g for g, s in zip(sets, summaries, strict=True) if not findings(s)), None)
     safe = next(
         ((g, s) for g, s in zip(sets, summaries, strict=True) if not set(findings(s)) & set(SAFETY)),

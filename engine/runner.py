@@ -90,6 +90,7 @@ def verdict_of(output: RunOutput) -> Verdict:
         output.completions_published,
         output.livelock,
         output.faults_fired,
+        output.config.guards.handled,
     )
 
 

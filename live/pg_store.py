@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from racesim.models import ops
 from racesim.models.graph import Graph, Node, Transition
 from racesim.models.ops import StoreError
-from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
+from racesim.models.rows import ChildRows, ExecRow, WorkflowRow, WorkflowTask
 from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
 
 
@@ -44,7 +44,7 @@ SQL = {
     # completed/failed names are filtered out in memory afterwards.
     "running": "SELECT workflow_task->>'task_name' FROM execution "
     f"WHERE workflow_task->>'workflow_execution' = %s::text AND status NOT IN {_in(FINISHED)}",
-    "children": "SELECT id FROM execution WHERE parent = %s ORDER BY id",
+    "children": f"SELECT {_EXEC_COLUMNS} FROM execution WHERE parent = %s ORDER BY id",
     "item_rows": f"SELECT (workflow_task->>'task_index')::int FROM execution WHERE {_SIBLINGS} ORDER BY id",
 }
 
@@ -63,6 +63,7 @@ def task_json(wt: WorkflowTask | None) -> Jsonb | None:
             "task_name": wt.task_name,
             "task_index": wt.task_index,
             "triggered_by": wt.triggered_by,
+            "retry_count": wt.retry_count,
         }
     )
 
@@ -70,7 +71,13 @@ def task_json(wt: WorkflowTask | None) -> Jsonb | None:
 def task_from(data: dict | None) -> WorkflowTask | None:
     if data is None:
         return None
-    return WorkflowTask(int(data["workflow_execution"]), data["task_name"], data.get("task_index"), data.get("triggered_by"))
+    return WorkflowTask(
+        int(data["workflow_execution"]),
+        data["task_name"],
+        data.get("task_index"),
+        data.get("triggered_by"),
+        int(data.get("retry_count") or 0),
+    )
 
 
 def exec_row(r: tuple) -> ExecRow:
@@ -245,8 +252,8 @@ class PgStore:
         rows = self.conn.execute(SQL["running"], (str(op.workflow_execution),)).fetchall()
         return sum(1 for (name,) in rows if name not in decided)
 
-    def read_children(self, op: ops.ReadChildren) -> tuple[int, ...]:
-        return tuple(r[0] for r in self.conn.execute(SQL["children"], (op.parent,)).fetchall())
+    def read_children(self, op: ops.ReadChildren) -> ChildRows:
+        return ChildRows(exec_row(r) for r in self.conn.execute(SQL["children"], (op.parent,)).fetchall())
 
     def read_item_rows(self, op: ops.ReadItemRows) -> tuple[int, ...]:
         rows = self.conn.execute(SQL["item_rows"], (str(op.workflow_execution), op.task_name)).fetchall()

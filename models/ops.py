@@ -553,9 +553,9 @@ CATALOGUE: dict[type[Op], OpKind] = dict([
     _kind(CountRunning, "db", "count unfinished child rows outside the completed and failed lists",
           lambda op, rows: _r(("rows", op.workflow_execution)),
           lambda a, res, rows: _r(("rows", a[0])), handler="count_running"),
-    _kind(ReadChildren, "db", "read every child of the workflow's execution (result map)",
+    _kind(ReadChildren, "db", "read every child row of the workflow's execution (result map; HEAD reconciles from it)",
           lambda op, rows: _r(("children", op.parent)),
-          lambda a, res, rows: _r(("children", a[0])), handler="read_children"),
+          lambda a, res, rows: _r(("children", a[0])), handler="read_children", decisive=True),
     # static data
     _kind(ReadAction, "db", "read an action by ref", _nothing, _nothing, handler="read_action"),
     _kind(ReadDefinition, "db", "read the workflow definition (parameter defaults)", _nothing, _nothing,

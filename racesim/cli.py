@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -9,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from racesim.commands import check, explore, live, run, scenario
+from racesim.engine.parallel import ClusterError
 from racesim.options import InputError
 
 
@@ -23,6 +25,9 @@ class RacesimGroup(click.Group):
         except InputError as exc:
             click.echo(str(exc) if exc.bare else f"racesim: error: {exc}", err=True)
             sys.exit(2)
+        except ClusterError as exc:
+            click.echo(f"racesim: error: {exc}", err=True)
+            sys.exit(2)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
@@ -34,11 +39,6 @@ class RacesimGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"racesim: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except RecursionError:
-            # a last line of defence: input nested too deep for some parser (each file reader
-            # also limits its nesting and says which file)
-            click.echo("racesim: error: input nested too deeply", err=True)
-            sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -71,8 +71,23 @@ for _module in (run, scenario, explore, check, live):
         cli.add_command(_command)
 
 
+class Terminated(Exception):
+    """SIGTERM, raised in the main thread so the worker pool shuts down on the way out."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
-    cli.main()
+    # Without a handler SIGTERM kills the process where it stands: a --jobs pool's semaphores
+    # leak (multiprocessing warns about them) and its workers outlive the parent.
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main()
+    except Terminated:
+        click.echo("racesim: terminated", err=True)
+        sys.exit(143)
 
 
 if __name__ == "__main__":

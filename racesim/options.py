@@ -14,12 +14,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
+from racesim.scenarios.schema import DEPLOYMENT_LIMITS
 from racesim.sim import output
 from racesim.sim.config import FAULTS, Deployment, Faults
 
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
 _SWITCH_NAMES = ", ".join(s.replace("_", "-") for s in SWITCHES)
+VERSION_HELP = (
+    "attune version to model: pre (b54aa3e), fix (7438f92), f93 (f93e922), head (9206d41); "
+    "same grammar as --guards (head+recovery, head+no-reconcile) and overrides it."
+)
 GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' ({_SWITCH_NAMES})."
 
 
@@ -91,10 +96,12 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def _deployment(base: Deployment, **overrides: int | None) -> Deployment:
+    """``base`` with the options given; the limits are the scenario files' (one table)."""
     changes = {k: v for k, v in overrides.items() if v is not None}
     for key, value in changes.items():
-        if not 1 <= value <= 64:
-            raise InputError(f"--{key}: must be between 1 and 64, got {value}")
+        lo, hi = DEPLOYMENT_LIMITS[key]
+        if not lo <= value <= hi:
+            raise InputError(f"--{key.replace('_', '-')}: must be between {lo:g} and {hi:g}, got {value}")
     return replace(base, **changes)
 
 
@@ -147,6 +154,32 @@ def write_output(
 def wrote(target: output.Target, what: str = "") -> None:
     """The final 'wrote FILE' line, on stderr so that --json output stays one document."""
     click.echo(f"wrote {target.describe()}{f' ({what})' if what else ''}", err=True)
+
+
+CLUSTER_HELP = (
+    "Run the sweep on a dask.distributed cluster: its scheduler's ADDRESS (tcp://HOST:8786); "
+    "every worker must run this racesim. Results identical to --jobs 1."
+)
+cluster_option = click.option("--cluster", metavar="ADDRESS", default=None, help=CLUSTER_HELP)
+
+
+def _check_cluster(cluster: str | None, jobs: int) -> None:
+    if cluster is None:
+        return
+    if not cluster.strip():
+        raise InputError("--cluster: give a scheduler address such as tcp://10.0.0.5:8786")
+    if jobs != 1:
+        raise InputError("--cluster and --jobs: give one of them (the cluster's workers replace local processes)")
+
+
+# Python's random.seed(n) seeds with abs(n): -5 and 5 would be the same run under two names.
+SEED_TYPE = click.IntRange(min=0)
+SEED_HELP = "First seed, 0 or more: run i uses seed S+i, and the same seed always gives the same run"
+
+
+def seed_option(help: str = SEED_HELP + ".") -> Callable:
+    """``--seed/-s``, shared by every command that runs seeded sweeps."""
+    return click.option("--seed", "-s", type=SEED_TYPE, default=1, show_default=True, help=help)
 
 
 def with_options(options):

@@ -1,7 +1,9 @@
 """attune workflow YAML (spec section 9) -> racesim scenario data.
 
 Reads both layouts: a standalone workflow file, and an action file whose ``workflow_file:``
-points at a graph-only file. Only the dispatch graph is kept (tasks, actions, with_items
+points at a graph-only file. A file is accepted exactly when attune HEAD's parser accepts it
+(``attune_parser`` models it); a refusal gives attune's reason, the input line and a fix.
+Only the dispatch graph is kept (tasks, actions, with_items
 counts, concurrency, joins, transitions); everything racesim cannot simulate is returned as a
 named note for the user, never dropped silently. Nothing in the workflow is evaluated.
 """
@@ -16,63 +18,66 @@ from typing import Any
 
 import yaml
 from racesim.models.graph import CUSTOM, classify_when
-from racesim.scenarios import schema
-from racesim.scenarios.schema import Document, ScenarioError, show
+from racesim.scenarios import attune_parser, schema
+from racesim.scenarios.schema import ScenarioError, show
 
 DEFAULT_ITEMS = 3  # a with_items template has no count before run time
-
-WORKFLOW_TOP = ("version", "vars", "tasks", "output_map", "cancellation_policy")
-STANDALONE_TOP = ("ref", "label", "description", "parameters", "output", "tags")
-# Fields of an action file besides workflow_file; they describe the action, not the graph.
-ACTION_TOP = ("ref", "label", "description", "runner_type", "entry_point", "parameters", "output", "output_schema")
-ACTION_TOP += ("enabled", "tags", "pack", "name", "version", "conf_schema", "notify", "workflow_file")
-TASK_FIELDS = ("name", "type", "action", "input", "with_items", "concurrency", "batch_size", "when", "retry", "timeout")
-TASK_FIELDS += ("join", "next", "publish", "on_success", "on_failure", "on_complete", "on_timeout", "decision", "tasks")
-LEGACY = (
-    ("on_success", "{{ succeeded() }}"),
-    ("on_failure", "{{ failed() }}"),
-    ("on_complete", None),
-    ("on_timeout", "{{ timed_out() }}"),
-)
 TEMPLATE = re.compile(r"\{\{.*\}\}", re.S)
+KNOWN_TOP: tuple[str, ...] = ("version", "vars", "tasks", "output_map", "cancellation_policy", "ref", "label", "description")
+KNOWN_TOP += ("parameters", "output", "tags")
+KNOWN_TASK: tuple[str, ...] = (
+    "name",
+    "type",
+    "action",
+    "input",
+    "with_items",
+    "concurrency",
+    "batch_size",
+    "when",
+    "retry",
+    "timeout",
+)
+KNOWN_TASK += ("join", "next", "publish", "decision", "tasks", *attune_parser.LEGACY_FIELDS)
+KNOWN_TASK += ("permission_set_refs", "permission_set_ref", "worker_selector", "worker_tolerations", "worker_affinity")
 
 
 @dataclass(slots=True)
 class Imported:
     scenario: dict
     notes: list[str] = field(default_factory=list)  # one line each: what was not carried over, and why
+    loaded: attune_parser.Loaded | None = None
 
 
-def _read(path: Path) -> Document:
-    return schema.parse_text(schema.read_bytes(path, str(path)), str(path))
+def import_workflow(
+    path: Path, items: dict[str, int] | None = None, lenient: bool = False, source: str | None = None
+) -> Imported:
+    """Read ``path`` (either layout) as attune would, and build scenario data.
 
-
-def import_workflow(path: Path, items: dict[str, int] | None = None) -> Imported:
-    """Read ``path`` (either layout) and build scenario data; ``items`` gives template counts."""
+    A file attune HEAD refuses raises ``ScenarioError`` with attune's reason, the input line and
+    a fix, unless ``lenient`` can rewrite its older layout (each rewrite is a note)."""
     items = dict(items or {})
-    doc = _read(path)
+    try:
+        loaded, literal = attune_parser.load_file(path, lenient=lenient, source=source)
+    except attune_parser.Rejection as exc:
+        raise ScenarioError(exc.line_text("attune HEAD")) from None
+    wf = loaded.workflow
     notes: list[str] = []
-    top = doc.data
-    if not isinstance(top, dict):
-        doc.fail((), f"expected a mapping (an attune workflow or action file), got {schema.kind_of(top)}")
-    ref = top.get("ref")
-    if "workflow_file" in top:  # action-linked layout: the graph lives in another file
-        action_doc = doc
-        target = schema.text(doc, ("workflow_file",), top["workflow_file"], 1000, one_line=True)
-        graph_path = _find_workflow_file(path, target)
-        if graph_path is None:
-            doc.fail(("workflow_file",), f"no such file {show(target)} (looked beside the action file and one level up)")
-        _note_unknown(action_doc, (), top, ACTION_TOP, notes, "action file field")
-        doc = _read(graph_path)
-        if not isinstance(doc.data, dict):
-            doc.fail((), f"expected a graph-only workflow mapping, got {schema.kind_of(doc.data)}")
-        _note_unknown(doc, (), doc.data, WORKFLOW_TOP + STANDALONE_TOP, notes, "workflow field")
-        ref = ref or doc.data.get("ref")
-    else:
-        _note_unknown(doc, (), top, WORKFLOW_TOP + STANDALONE_TOP, notes, "workflow field")
-    wf = doc.data
-    if "tasks" not in wf:
-        doc.fail((), "missing required field 'tasks' (neither a workflow file nor an action file with workflow_file)")
+    if lenient and not loaded.loads_in_head:
+        head = loaded.refused_by[attune_parser.HEAD]
+        notes.append(
+            f"{head.source}:{head.line}: attune HEAD would reject this file: {schema.dotted(head.path)}: {head.reason}; "
+            "imported leniently for analysis"
+        )
+        notes += loaded.lenient
+    for label, commit in attune_parser.VERSIONS:
+        why = loaded.refused_by.get(label)
+        if why is not None and loaded.loads_in_head and label != attune_parser.HEAD:
+            notes.append(f"{why.source}:{why.line}: attune {label} ({commit}) would reject this file: {why.reason}")
+    if loaded.validator_issue:
+        notes.append(f"{wf.source}:1: attune's pack validation (sync/validate endpoints) would flag: {loaded.validator_issue}")
+    for key, fpath in wf.present.items():
+        if key not in KNOWN_TOP:
+            notes.append(f"{wf.source}:{wf.line(fpath)}: {key}: not an attune workflow field (attune ignores it)")
     for key, why in (
         ("vars", "workflow variables are data; racesim stores publishes but evaluates nothing"),
         ("parameters", "parameter values only feed templates"),
@@ -80,34 +85,61 @@ def import_workflow(path: Path, items: dict[str, int] | None = None) -> Imported
         ("output", "the parent result is not simulated"),
         ("cancellation_policy", "cancellation is not simulated"),
     ):
-        if key in wf:
-            notes.append(f"{doc.source}:{doc.line((key,))}: {key}: not simulated ({why})")
-    raw_tasks = schema.listing(doc, ("tasks",), wf["tasks"], schema.MAX_TASKS)
-    tasks = [_task(doc, ("tasks", i), raw, items, notes) for i, raw in enumerate(raw_tasks)]
-    names = {t["name"] for t in tasks}
+        if key in wf.present:
+            notes.append(f"{wf.source}:{wf.line(wf.present[key])}: {key}: not simulated ({why})")
+    _racesim_limits(wf)
+    tasks = [_task(wf, t, items, literal, notes) for t in wf.tasks]
     for task_name in items:
-        doc.fail(
-            ("tasks",),
-            f"--items {task_name}: no task {show(task_name)} with a with_items template{schema.near(task_name, names)}",
+        raise ScenarioError(
+            f"{wf.source}:1: tasks: --items {task_name}: no task {show(task_name)} with a with_items template"
+            f"{schema.near(task_name, [t.name for t in wf.tasks])}"
         )
-    label = str(ref) if isinstance(ref, str) and ref else path.stem
+    label = wf.ref or path.stem
     scenario: dict[str, Any] = {
         "name": _scenario_name(path.stem),
         "description": f"Imported from {path.name} (attune workflow {label})"[:300].replace("\n", " "),
         "workflow": {"ref": label[: schema.MAX_NAME], "tasks": tasks},
         "runs": 1000,
     }
-    return Imported(scenario, notes)
+    return Imported(scenario, notes, loaded)
 
 
-def _find_workflow_file(action_file: Path, target: str) -> Path | None:
-    """attune resolves workflow_file against the pack's actions folder; look beside the action
-    file and one level up, so both ``workflows/x.yaml`` and ``actions/workflows/x.yaml`` resolve."""
-    for base in (action_file.parent, action_file.parent.parent):
-        candidate = base / target
-        if candidate.is_file():
-            return candidate
-    return None
+def loadable(imported: Imported, source: str) -> None:
+    """Validate the scenario exactly as `racesim run` would; a problem is racesim's limit (attune
+    accepted the file), reported against the input file and the task it comes from."""
+    from racesim.scenarios import loader  # the loader imports nothing from here
+
+    try:
+        loader.from_dict(imported.scenario, source, default_name=imported.scenario["name"])
+    except ScenarioError as exc:
+        problem = str(exc).split(": ", 2)[-1] if str(exc).startswith(f"{source}:") else str(exc)
+        line, where = 1, ""
+        match = re.search(r"workflow\.tasks\[(\d+)\](\S*)", str(exc))
+        if match and imported.loaded is not None:
+            task = imported.loaded.workflow.tasks[int(match.group(1))]
+            line, where = imported.loaded.workflow.line(task.path), f" {schema.dotted(task.path)}{match.group(2).rstrip(':')}:"
+            source = imported.loaded.workflow.source
+        raise ScenarioError(f"{source}:{line}:{where} racesim cannot simulate this (attune HEAD accepts it): {problem}") from None
+
+
+def _racesim_limits(wf: attune_parser.Workflow) -> None:
+    """What attune accepts but a racesim scenario cannot hold: refused, and said so."""
+    seen: set[str] = set()
+    for t in wf.tasks:
+        where = f"{wf.source}:{wf.line(t.path)}: {schema.dotted(t.path)}"
+        if not schema.NAME_RE.match(t.name) or len(t.name) > schema.MAX_NAME:
+            raise ScenarioError(
+                f"{where}: racesim cannot simulate task name {show(t.name)} (attune accepts it; racesim needs letters, digits, "
+                "'_', '.', '-' and at most 100 characters): rename the task"
+            )
+        if t.name in seen:
+            raise ScenarioError(
+                f"{where}: racesim cannot simulate a second task named {t.name!r} (attune's parser accepts it, its pack "
+                "validation refuses it): rename one of them"
+            )
+        seen.add(t.name)
+    if len(wf.tasks) > schema.MAX_TASKS:
+        raise ScenarioError(f"{wf.source}:1: tasks: racesim simulates at most {schema.MAX_TASKS} tasks, got {len(wf.tasks)}")
 
 
 def _scenario_name(stem: str) -> str:
@@ -115,42 +147,33 @@ def _scenario_name(stem: str) -> str:
     return cleaned[: schema.MAX_NAME]
 
 
-def _note_unknown(doc: Document, path: schema.FieldPath, data: dict, known: tuple[str, ...], notes: list[str], what: str) -> None:
-    for key in data:
-        if key not in known:
-            notes.append(f"{doc.source}:{doc.line((*path, key))}: {schema.dotted((*path, key))}: unknown {what}, ignored")
-
-
-def _task(doc: Document, path: schema.FieldPath, raw: object, items: dict[str, int], notes: list[str]) -> dict:
-    task = schema.fields(doc, path, raw, tuple(raw) if isinstance(raw, dict) else (), ("name",))
-    task_name = schema.name(doc, (*path, "name"), task["name"])
-    _note_unknown(doc, path, task, TASK_FIELDS, notes, f"task field ({task_name})")
-
+def _task(
+    wf: attune_parser.Workflow, t: attune_parser.Task, items: dict[str, int], literal: dict[str, int], notes: list[str]
+) -> dict:
     def note(key: str | schema.FieldPath, problem: str) -> None:
-        where = key if isinstance(key, tuple) else (*path, key)  # a field of this task, or a full path
-        notes.append(f"{doc.source}:{doc.line(where)}: {schema.dotted(where)} ({task_name}): {problem}")
+        where = key if isinstance(key, tuple) else t.present.get(key, t.path)
+        notes.append(f"{wf.source}:{wf.line(where)}: {schema.dotted(where)} ({t.name}): {problem}")
 
-    out: dict[str, Any] = {"name": task_name}
-    kind = task.get("type", "action")
-    if kind not in ("action", "workflow", "parallel"):
-        doc.fail((*path, "type"), f"unknown task type {show(kind)} (action, workflow or parallel)")
-    action = task.get("action")
-    if kind == "parallel":
+    for key in t.present:
+        if key not in KNOWN_TASK:
+            note(key, "not an attune task field (attune ignores it)")
+    out: dict[str, Any] = {"name": t.name}
+    action = t.action
+    if t.type == "parallel":
         note("type", "type: parallel is never executed by attune; imported without an action (nothing is dispatched)")
-        if "tasks" in task:
+        if t.tasks:
             note("tasks", "sub-tasks of a parallel task are never dispatched by attune; not imported")
         action = None
-    elif kind == "workflow":
+    elif t.type == "workflow":
         note("type", "nested workflow simulated as one action (its own tasks are not simulated)")
     if action is not None:
-        out["action"] = schema.text(doc, (*path, "action"), action, schema.MAX_NAME, one_line=True)
-    elif kind == "action":
-        note("name", "no action: attune's DISPATCH creates nothing for it")
-    if "with_items" in task:
-        out["with_items"] = _items(doc, path, task["with_items"], task_name, items, note)
+        out["action"] = action[: schema.MAX_NAME]
+    if t.with_items is not None:
+        out["with_items"] = _items(t, items, literal, note)
     for key in ("concurrency", "join"):
-        if key in task and task[key] is not None:
-            out[key] = task[key]  # range-checked when the scenario is validated
+        value = getattr(t, key)
+        if value is not None:
+            out[key] = value  # range-checked when the scenario is validated
     for key, why in (
         ("input", "task input is data; templates are not rendered"),
         ("retry", "retry blocks act only in HEAD's H0 hook, which racesim does not model"),
@@ -158,127 +181,50 @@ def _task(doc: Document, path: schema.FieldPath, raw: object, items: dict[str, i
         ("batch_size", "attune ignores batch_size"),
         ("when", "a task-level when is ignored at runtime by attune too"),
     ):
-        if key in task:
+        if key in t.present:
             note(key, f"not simulated ({why})")
-    nxt = task.get("next")
-    legacy = [k for k in (*(k for k, _ in LEGACY), "decision") if k in task]
-    if nxt:
-        transitions = [
-            _transition(doc, (*path, "next", j), tr, note, notes)
-            for j, tr in enumerate(schema.listing(doc, (*path, "next"), nxt, schema.MAX_TRANSITIONS))
-        ]
-        for key in legacy:
-            note(key, "legacy field discarded because 'next' is present (as attune does)")
-        if "publish" in task:
-            note("publish", "task-level publish discarded because 'next' is present (as attune does)")
-    else:
-        transitions = _legacy(doc, path, task, note)
-    out["next"] = transitions
+    for key in t.discarded:
+        note(key, "legacy field discarded because 'next' is present (as attune does)")
+    out["next"] = [_transition(tr, note) for tr in t.next]
     return out
 
 
-def _items(doc: Document, path: schema.FieldPath, value: object, task_name: str, items: dict[str, int], note) -> int:
-    if isinstance(value, list):
-        if task_name in items:
-            doc.fail((*path, "with_items"), f"--items {task_name}: with_items is already a literal list of {len(value)}")
-        return len(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        count = items.pop(task_name, None)
-        if count is None:
-            note(
-                "with_items",
-                f"template {show(value, 40)} has no count before run time; using {DEFAULT_ITEMS} (--items {task_name}=N)",
-            )
-            return DEFAULT_ITEMS
-        note("with_items", f"template {show(value, 40)} given {count} items (--items)")
-        return count
-    doc.fail((*path, "with_items"), f"expected a template or a list, got {schema.kind_of(value)}")
+def _items(t: attune_parser.Task, items: dict[str, int], literal: dict[str, int], note) -> int:
+    if t.name in literal:
+        if t.name in items:
+            raise ScenarioError(f"--items {t.name}: with_items is already a literal list of {literal[t.name]}")
+        return literal[t.name]
+    count = items.pop(t.name, None)
+    shown = show(t.with_items, 40)
+    if count is None:
+        note("with_items", f"template {shown} has no count before run time; using {DEFAULT_ITEMS} (--items {t.name}=N)")
+        return DEFAULT_ITEMS
+    note("with_items", f"template {shown} given {count} items (--items)")
+    return count
 
 
-def _when(doc: Document, path: schema.FieldPath, value: object, note) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):  # YAML `when: true` is a constant; keep it as attune would render it
-        value = "true" if value else "false"
-    when = schema.text(doc, path, value)
-    kind = classify_when(when)
-    if kind == CUSTOM:
-        note(path, f"condition {show(when, 40)} is not evaluated; racesim fires it iff the task succeeded")
-    elif TEMPLATE.search(when) and when.strip() not in ("{{ succeeded() }}", "{{ failed() }}", "{{ timed_out() }}"):
-        # attune's substring classification drops the rest (spec 6.1); racesim copies it
-        note(path, f"condition {show(when, 40)} acts as plain {kind} (attune's substring classification)")
-    return when
-
-
-def _targets(doc: Document, path: schema.FieldPath, value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [schema.text(doc, (*path, k), v, schema.MAX_NAME) for k, v in enumerate(schema.listing(doc, path, value, 200))]
-
-
-def _publish(doc: Document, path: schema.FieldPath, value: object) -> list:
-    if value is None:
-        return []
-    if isinstance(value, dict):  # a single mapping is accepted as a list of one-entry maps
-        value = [{k: v} for k, v in value.items()]
-    out: list = []
-    for k, entry in enumerate(schema.listing(doc, path, value, schema.MAX_PUBLISH)):
-        if isinstance(entry, str):
-            out.append(entry)
-        elif isinstance(entry, dict):
-            # non-scalar values become JSON text: racesim stores publishes, it never reads them
-            out.append({str(n): (json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v) for n, v in entry.items()})
-        else:
-            doc.fail((*path, k), f"expected a name or a mapping, got {schema.kind_of(entry)}")
-    return out
-
-
-def _transition(doc: Document, path: schema.FieldPath, raw: object, note, notes: list[str]) -> dict:
-    tr = schema.fields(doc, path, raw, tuple(raw) if isinstance(raw, dict) else ())
-    _note_unknown(doc, path, tr, ("when", "publish", "do"), notes, "transition field")
+def _transition(tr: attune_parser.Transition, note) -> dict:
     out: dict[str, Any] = {}
-    when = _when(doc, (*path, "when"), tr.get("when"), note)
-    if when is not None:
-        out["when"] = when
-    publish = _publish(doc, (*path, "publish"), tr.get("publish"))
+    if tr.when is not None:
+        kind = classify_when(tr.when)
+        where = (*tr.path, "when") if tr.path and tr.path[-1] not in attune_parser.LEGACY_FIELDS else tr.path
+        if kind == CUSTOM:
+            note(where, f"condition {show(tr.when, 40)} is not evaluated; racesim fires it iff the task succeeded")
+        elif TEMPLATE.search(tr.when) and tr.when.strip() not in ("{{ succeeded() }}", "{{ failed() }}", "{{ timed_out() }}"):
+            note(where, f"condition {show(tr.when, 40)} acts as plain {kind} (attune's substring classification)")
+        out["when"] = tr.when
+    publish: list = []
+    for entry in tr.publish:
+        if isinstance(entry, str):
+            publish.append(entry)
+        else:  # non-scalar values become JSON text: racesim stores publishes, it never reads them
+            publish.append(
+                {str(n): (json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v) for n, v in entry.items()}
+            )
     if publish:
         out["publish"] = publish
-    out["do"] = _targets(doc, (*path, "do"), tr.get("do"))
+    out["do"] = list(tr.do or [])
     return out
-
-
-def _legacy(doc: Document, path: schema.FieldPath, task: dict, note) -> list[dict]:
-    """Legacy fields -> transitions, as attune's parser normalises them when ``next`` is empty."""
-    transitions: list[dict] = []
-    for key, when in LEGACY:
-        if task.get(key) is not None:
-            tr: dict[str, Any] = {"do": _targets(doc, (*path, key), task[key])}
-            if when is not None:
-                tr = {"when": when, **tr}
-            transitions.append(tr)
-    if task.get("decision") is not None:
-        for k, branch in enumerate(schema.listing(doc, (*path, "decision"), task["decision"], 50)):
-            bpath = (*path, "decision", k)
-            b = schema.fields(doc, bpath, branch, ("when", "next", "default"), unknown="unsupported decision field")
-            tr = {"do": _targets(doc, (*bpath, "next"), b.get("next"))}
-            when = _when(doc, (*bpath, "when"), b.get("when"), note)
-            if when is not None:
-                tr = {"when": when, **tr}
-            transitions.append(tr)
-    publish = _publish(doc, (*path, "publish"), task.get("publish"))
-    if publish:
-        kinds = [classify_when(t.get("when")) for t in transitions]
-        if "succeeded" in kinds:
-            transitions[kinds.index("succeeded")]["publish"] = publish
-        elif transitions:
-            transitions[0]["publish"] = publish
-        else:
-            transitions.append({"when": "{{ succeeded() }}", "publish": publish, "do": []})
-    return transitions
 
 
 def dump(scenario: dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from racesim.models.graph import Graph, Node, Transition, classify_when
+from racesim.models.graph import Graph, Node, Retry, Transition, classify_when
 from racesim.scenarios import schema
 from racesim.scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
 from racesim.sim.config import Deployment, Faults, TaskOutcome
@@ -43,6 +43,12 @@ def resolve(name_or_path: str) -> Path:
     candidate = CATALOG / f"{name_or_path}.yaml"
     if "/" not in name_or_path and candidate.is_file():
         return candidate
+    if path.is_dir():
+        raise ScenarioError(f"{name_or_path}:1: (file): is a directory, not a scenario file")
+    if path.exists() and path.suffix not in (".yaml", ".yml"):
+        raise ScenarioError(f"{name_or_path}:1: (file): not a scenario file (a scenario file's name ends in .yaml or .yml)")
+    if path.exists() and not path.is_file():
+        raise ScenarioError(f"{name_or_path}:1: (file): not a regular file")
     if path.suffix in (".yaml", ".yml") or "/" in name_or_path:
         raise ScenarioError(f"{name_or_path}:1: (file): no such file")
     names = ", ".join(p.stem for p in catalog())
@@ -87,4 +93,13 @@ def _node(task: dict) -> Node:
     transitions = tuple(
         Transition(classify_when(tr["when"]), tuple(tr["do"]), tuple(tr["publish"]), tr["when"]) for tr in task["next"]
     )
-    return Node(task["name"], task["action"], task["with_items"], task["concurrency"], task["join"], transitions)
+    retry = task.get("retry")
+    return Node(
+        task["name"],
+        task["action"],
+        task["with_items"],
+        task["concurrency"],
+        task["join"],
+        transitions,
+        retry=None if retry is None else Retry(retry["count"], retry["delay"], retry["backoff"], retry["max_delay"]),
+    )

@@ -51,7 +51,10 @@ ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *EXPECT_DEPLOYMENT_
 
 TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect")
 WORKFLOW_KEYS = ("ref", "tasks")
-TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next")
+TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next", "retry")
+RETRY_KEYS = ("count", "delay", "backoff", "max_delay", "on_error")
+BACKOFFS = ("constant", "linear", "exponential")
+MAX_RETRIES = 100
 TRANSITION_KEYS = ("when", "do", "publish")
 OUTCOME_KEYS = ("fail_items", "fail", "fail_probability")
 
@@ -139,9 +142,9 @@ def read_bytes(path: Path, source: str) -> bytes:
     return raw
 
 
-def parse_text(raw: bytes, source: str) -> Document:
-    """Bytes -> Document. Aliases are refused (a few lines of anchors can expand to gigabytes),
-    nesting and node counts are bounded before composing, and only plain scalar tags are built."""
+def compose(raw: bytes, source: str) -> yaml.Node | None:
+    """Bytes -> YAML node tree (None for an empty document). Aliases are refused (a few lines of
+    anchors can expand to gigabytes), nesting and node counts are bounded before composing."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,9 +169,14 @@ def parse_text(raw: bytes, source: str) -> Document:
                     raise ScenarioError(f"{source}:{line}: (yaml): nested deeper than {MAX_DEPTH} levels")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(source, exc) from None
+
+
+def parse_text(raw: bytes, source: str) -> Document:
+    """Bytes -> Document; only plain scalar tags are built."""
+    node = compose(raw, source)
     if node is None:
         raise ScenarioError(f"{source}:1: (document): the file is empty")
     doc = Document(source, None)
@@ -319,7 +327,16 @@ class Checked:
 
 def check(doc: Document, default_name: str) -> Checked:
     top = fields(doc, (), doc.data, TOP_KEYS, ("workflow",))
-    scenario_name = name(doc, ("name",), top["name"], SCENARIO_NAME_RE) if "name" in top else default_name
+    if "name" in top:
+        scenario_name = name(doc, ("name",), top["name"], SCENARIO_NAME_RE)
+    elif SCENARIO_NAME_RE.match(default_name) and len(default_name) <= MAX_NAME:
+        scenario_name = default_name
+    else:  # the name comes from the file name: it reaches titles and saved file names too
+        doc.fail(
+            ("name",),
+            f"the file name gives the scenario name {show(default_name)}, which is not a valid name "
+            "(letters, digits, '_', '.', '-'); rename the file or set name:",
+        )
     description = text(doc, ("description",), top.get("description", ""), 300, one_line=True)
     tasks, ref = _workflow(doc, top["workflow"])
     counts = {t["name"]: t["with_items"] for t in tasks}
@@ -362,6 +379,15 @@ def _workflow(doc: Document, value: object) -> tuple[list[dict], str]:
                 if target not in seen:
                     path = ("workflow", "tasks", i, "next", j, "do", k)
                     doc.fail(path, f"no task named {show(target)}{near(target, seen)}")
+    targeted = {target for task in tasks for tr in task["next"] for target in tr["do"]}
+    if all(task["name"] in targeted for task in tasks):
+        # attune completes such a workflow at once as success with nothing run (spec 6.5):
+        # every run would count 0 duplicates, a pass that checked nothing
+        doc.fail(
+            ("workflow", "tasks"),
+            "no entry task (every task is the target of a transition, a cycle): attune would complete the "
+            "workflow at once with nothing run, so every run would pass vacuously",
+        )
     return tasks, ref
 
 
@@ -388,7 +414,23 @@ def _task(doc: Document, path: FieldPath, raw: object) -> dict:
     raw_next = task.get("next")
     raw_next = [] if raw_next is None else listing(doc, (*path, "next"), raw_next, MAX_TRANSITIONS)
     out["next"] = [_transition(doc, (*path, "next", j), tr) for j, tr in enumerate(raw_next)]
+    out["retry"] = None if task.get("retry") is None else _retry(doc, (*path, "retry"), task["retry"])
     return out
+
+
+def _retry(doc: Document, path: FieldPath, raw: object) -> dict:
+    """A task's retry block; only HEAD's H0 acts on it, and ``on_error`` is ignored (spec 10)."""
+    spec = fields(doc, path, raw, RETRY_KEYS, ("count",))
+    backoff = text(doc, (*path, "backoff"), spec.get("backoff", "constant"), MAX_NAME, one_line=True)
+    if backoff not in BACKOFFS:
+        doc.fail((*path, "backoff"), f"unknown backoff {show(backoff)} (choose from: {', '.join(BACKOFFS)})")
+    max_delay = spec.get("max_delay")
+    return {
+        "count": integer(doc, (*path, "count"), spec["count"], 0, MAX_RETRIES),
+        "delay": number(doc, (*path, "delay"), spec.get("delay", 0), 0.0, MAX_SECONDS),
+        "backoff": backoff,
+        "max_delay": None if max_delay is None else number(doc, (*path, "max_delay"), max_delay, 0.0, MAX_SECONDS),
+    }
 
 
 def _transition(doc: Document, path: FieldPath, raw: object) -> dict:

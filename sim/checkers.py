@@ -63,23 +63,28 @@ def check(
     completions_published: list[int],
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
+    failure_handled: bool = False,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over."""
     v = Verdict(workflow_status=workflow.status)
     by_id = {r.id: r for r in children}
 
-    # -- duplicates: count hand-overs per (task, item index) ---------------------------------
-    counts: dict[tuple[str, int | None], int] = {}
+    # -- duplicates: count hand-overs per (task, item index, attempt) ------------------------
+    # A HEAD retry (H0) is a new attempt (retry_count + 1), not a duplicate of the old one.
+    attempts: dict[tuple[str, int | None, int], int] = {}
     for eid in dispatched:
         row = by_id.get(eid)
         if row is None:
             continue
-        key = (row.workflow_task.task_name, row.workflow_task.task_index)
-        counts[key] = counts.get(key, 0) + 1
+        wt = row.workflow_task
+        key = (wt.task_name, wt.task_index, wt.retry_count)
+        attempts[key] = attempts.get(key, 0) + 1
+    counts: dict[tuple[str, int | None], int] = {}  # hand-overs per (task, index), attempts summed
     for name in graph.nodes:
         v.by_task[name] = TaskDispatches()
-    for (task, index), n in counts.items():
+    for (task, index, _attempt), n in attempts.items():
+        counts[(task, index)] = counts.get((task, index), 0) + n
         stats = v.by_task.setdefault(task, TaskDispatches())
         stats.max_dispatches = max(stats.max_dispatches, n)
         if n > 1:
@@ -178,6 +183,11 @@ def check(
     # -- wrong outcome: completed although a task failed or a join never ran -------------------
     if workflow.status == COMPLETED:
         failed_tasks = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        if failure_handled:
+            # HEAD (H13/H15, spec 6.4): a failure whose own failure edge dispatched a task is
+            # handled, and the workflow succeeds by design. A failure "handled" only because
+            # a success edge fired (the with_items finishing item succeeded) stays a finding.
+            failed_tasks = [name for name in failed_tasks if not _handled_by_failure_edge(graph, name, children)]
         if failed_tasks:
             v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
         for name in _starved_joins(graph, expected, rows_of):
@@ -192,6 +202,11 @@ def check(
             v.wrong_reasons.append(f"failed although {', '.join(wrongly_failed)} completed")
     v.wrong_outcomes = 1 if v.wrong_reasons else 0
     return v
+
+
+def _handled_by_failure_edge(graph: Graph, name: str, children: list[ExecRow]) -> bool:
+    on_failure = {t for tr in graph.nodes[name].transitions if fires(tr.kind, False, False) for t in tr.do}
+    return any(r.workflow_task.triggered_by == name and r.workflow_task.task_name in on_failure for r in children)
 
 
 def _starved_joins(graph: Graph, expected: list[str], rows_of: dict[str, list[ExecRow]]) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
-from racesim.models.rows import ExecRow, WorkflowRow
+from racesim.models.rows import ChildRows, ExecRow, WorkflowRow
 from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
 
 BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
@@ -230,8 +230,9 @@ class SimDB:
             if name not in decided
         )
 
-    def read_children(self, session: int, op: ops.ReadChildren) -> tuple[int, ...]:
-        return tuple(self.by_parent.get(op.parent, ()))
+    def read_children(self, session: int, op: ops.ReadChildren) -> ChildRows:
+        ex = self.executions
+        return ChildRows(ex[i] for i in self.by_parent.get(op.parent, ()))
 
     def read_item_rows(self, session: int, op: ops.ReadItemRows) -> tuple[int | None, ...]:
         ex = self.executions

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 from racesim.sim import output
 from racesim.sim.config import Deployment
@@ -72,12 +73,37 @@ def load(path: str | Path) -> ScheduleFile:
     if size > MAX_BYTES:
         raise ScheduleError(f"{path}: {size} bytes is larger than the {MAX_BYTES}-byte limit for a schedule file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScheduleError(f"{path}: not a valid JSON schedule file ({type(exc).__name__})") from None
+    except RecursionError:
+        raise ScheduleError(f"{path}: not a schedule file (JSON nested too deeply)") from None
+    except _DuplicateKey as exc:
+        raise ScheduleError(f"{path}: duplicate JSON key {exc.args[0]!r}") from None
     except OSError as exc:
         raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
     return from_json(data, str(path))
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json's default keeps the last of two equal keys: a file that says two things is refused."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _strategies() -> tuple[str, ...]:
+    from racesim.sim.schedulers import STRATEGIES
+
+    # "replay" is how a file is run, not how one is found; "shrunk" marks a shrinker's output
+    return (*sorted(set(STRATEGIES) - {"replay"}), "shrunk")
 
 
 def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
@@ -126,14 +152,20 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         isinstance(k, str) and type(v) is int and 0 <= v <= 10_000 for k, v in items.items()
     ):
         raise ScheduleError(f"{where}: field 'items' must map task names to item counts between 0 and 10000")
+    strategy = cast(str, _need(data, "strategy", str, where))
+    if strategy not in _strategies():
+        raise ScheduleError(f"{where}: unknown strategy {strategy!r} (one of: {', '.join(_strategies())})")
+    seed = cast(int, _need(data, "seed", int, where))
+    if seed < 0:
+        raise ScheduleError(f"{where}: seed must be at least 0, got {seed}")
     return ScheduleFile(
         scenario=_need(data, "scenario", str, where),
         guards=_need(data, "guards", str, where),
         deployment=Deployment(**{k: dep[k] for k in _DEPLOYMENT_FIELDS}),
         faults=_need(data, "faults", str, where),
-        strategy=_need(data, "strategy", str, where),
+        strategy=strategy,
         params=_need(data, "params", dict, where),
-        seed=_need(data, "seed", int, where),
+        seed=seed,
         choices=[_choice(c, i, where) for i, c in enumerate(choices)],
         finding=_need(data, "finding", dict, where),
         digest=_need(data, "digest", str, where),

@@ -19,7 +19,7 @@ import hashlib
 import marshal
 from typing import NamedTuple
 
-from racesim.models.rows import Delivery, ExecRow, WorkflowRow
+from racesim.models.rows import ChildRows, Delivery, ExecRow, WorkflowRow
 
 Record = tuple  # (time, actor, step, op, args, result)
 
@@ -37,6 +37,7 @@ class Event(NamedTuple):
 SUMMARIES = {
     ExecRow: lambda r: ("exec", r.id, r.status),
     WorkflowRow: lambda r: ("wf", r.status, r.completed_tasks, r.failed_tasks),
+    ChildRows: lambda c: tuple(r.id for r in c),
     Delivery: lambda d: ("msg", d.tag, d.message.kind, d.message.execution_id, d.redelivered),
 }
 

@@ -179,7 +179,8 @@ class World:
     def _spawn_worker_slot(self, name: str, consumer: str) -> None:
         group = name.split(".")[0]
         queue = self.broker.consumers[consumer].queue
-        self.spawn(name, group, worker_slot(consumer, queue), respawn=lambda: self._spawn_worker_slot(name, consumer))
+        slot = worker_slot(consumer, queue, self.config.guards)
+        self.spawn(name, group, slot, respawn=lambda: self._spawn_worker_slot(name, consumer))
 
     def _add_worker_slot(self, consumer: str) -> None:
         """Slots are created when work arrives, up to the worker's permit count: an idle

@@ -77,7 +77,8 @@ def run_import(*args: str):
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_imported_dispatch_graph_matches_the_workflow(name, tmp_path):
     out = tmp_path / "scenario.yaml"
-    r = run_import(str(DATA / name), "-o", str(out), *(["--items", "process_items=7"] if "standalone" in name else []))
+    extra = {"standalone.yaml": ["--items", "process_items=7"], "pack/actions/deploy.yaml": ["--items", "announce=4"]}
+    r = run_import(str(DATA / name), "-o", str(out), *extra.get(name, []))
     assert r.exit_code == 0, r.output
     graph = loader.load(str(out)).graph
     nodes, inbound, entries = EXPECTED[name]
@@ -137,7 +138,17 @@ def test_bad_items_option_and_unknown_task_exit_2(tmp_path):
 def test_output_is_written_atomically_and_runs(tmp_path):
     out = tmp_path / "deploy.yaml"
     r = subprocess.run(
-        [sys.executable, "-m", "racesim.cli", "import", str(DATA / "pack/actions/deploy.yaml"), "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "racesim.cli",
+            "import",
+            str(DATA / "pack/actions/deploy.yaml"),
+            "-o",
+            str(out),
+            "--items",
+            "announce=4",
+        ],
         capture_output=True,
         text=True,
     )

@@ -56,3 +56,19 @@ def test_worker_errors_surface_and_the_pool_recovers(fanin):
     with pytest.raises(ValueError, match="unknown strategy"):
         run_sweeps([config], 1, 10, jobs=2, strategy="no-such-strategy")
     assert run_sweeps([config], 1, 10, jobs=2)[0].digest == run_sweeps([config], 1, 10, jobs=1)[0].digest
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_parallel_sweep_exits_cleanly():
+    """SIGTERM while `--jobs 2` runs: exit 143 with no leaked-semaphore warning or traceback."""
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "racesim.cli", "run", "with-items-fanin", "--runs", "100000", "--jobs", "2", "--json"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # the pool is up and chunks are running
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert out == "" and "leaked" not in err and "Traceback" not in err, err

@@ -13,12 +13,25 @@ from dataclasses import replace
 import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
-from racesim.options import MAX_RUNS, InputError, check_outputs, progress_bar, write_output, wrote
+from racesim.options import (
+    MAX_RUNS,
+    SEED_HELP,
+    InputError,
+    _check_cluster,
+    check_outputs,
+    cluster_option,
+    progress_bar,
+    seed_option,
+    write_output,
+    wrote,
+)
 from racesim.reports import junit
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
 from racesim.sim.config import Faults
 from racesim.sim.schedulers import STRATEGIES
+
+_USABLE = ", ".join(s for s in STRATEGIES if s != "replay")  # replay needs a schedule file
 
 
 def load_scenario(name: str) -> Scenario:
@@ -57,11 +70,14 @@ def failure_message(result: ExpectResult, scenario: Scenario) -> str:
 @click.command()
 @click.argument("scenarios", nargs=-1)
 @click.option("--runs", "-n", type=int, default=None, help="Runs per expect entry; default: each entry's, else the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed of every entry's sweep.")
-@click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({', '.join(STRATEGIES)}).")
+@seed_option(SEED_HELP + "; every expect entry's sweep starts here.")
+@click.option("--strategy", default="random", show_default=True, help=f"Scheduler ({_USABLE}).")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--junit", "junit_path", default=None, help="Write JUnit XML here (one testcase per expect entry).")
-def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str, jobs: int, junit_path: str | None) -> None:
+def check(
+    scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str, jobs: int, cluster: str | None, junit_path: str | None
+) -> None:
     """Check every expect block of the given scenarios (default: the whole catalog).
 
     SCENARIO is a catalog name or a scenario file. Exit 0 when every expectation holds,
@@ -72,6 +88,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
         raise InputError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    _check_cluster(cluster, jobs)
     if strategy not in STRATEGIES or strategy == "replay":
         choices = ", ".join(s for s in STRATEGIES if s != "replay")
         raise InputError(f"--strategy: unknown strategy {strategy!r} (choose from: {choices})")
@@ -91,7 +108,7 @@ def check(scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str
                 click.echo(f"skip  {sc.name}: no expect block")
                 cases.append(junit.Case(sc.name, "expect", skipped="no expect block"))
                 continue
-            for result in evaluate(sc, seed, runs, jobs, advance, strategy):
+            for result in evaluate(sc, seed, runs, jobs, advance, strategy, cluster):
                 status = "ok   " if result.ok else "FAIL "
                 click.echo(f"{status} {sc.name} [{case_name(result)}] {result.summary.runs} runs")
                 s = result.summary

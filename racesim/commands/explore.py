@@ -22,7 +22,9 @@ from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -30,7 +32,9 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     progress_bar,
+    seed_option,
     write_output,
     wrote,
 )
@@ -75,6 +79,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
@@ -83,7 +88,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--worker-slots", type=int, help="Concurrency permits per worker (attune: 10); fewer keeps a DFS small.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P]. {FAULT_HELP}.")
 @click.option("--runs", "-n", type=int, default=None, help="random/pct: runs (seeds S..S+N-1); default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@seed_option()
 @click.option("--save-failing", "save_dir", default=None, help="Write the first failing schedule (and its shrunk form) here.")
 @click.option("--shrink", "do_shrink", is_flag=True, help="Shrink the first failing schedule to a minimal one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (run --json fields plus exploration fields).")
@@ -91,8 +96,10 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option(
     "--jobs", "-j", type=int, default=1, show_default=True, help="random/pct: worker processes (results identical to 1)."
 )
+@cluster_option
 def explore(
     scenario,
+    version,
     strategy,
     depth,
     preemption_bound,
@@ -113,6 +120,7 @@ def explore(
     as_json,
     html_path,
     jobs,
+    cluster,
 ) -> None:
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
@@ -123,8 +131,9 @@ def explore(
     """
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    _check_cluster(cluster, jobs)
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
@@ -139,6 +148,8 @@ def explore(
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
+        if cluster is not None:
+            raise InputError("--cluster: random and pct sweeps only (a dfs search runs in this process)")
         if preemption_bound < 0:
             raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
         if not 1 <= max_schedules <= MAX_SCHEDULES:
@@ -163,7 +174,7 @@ def explore(
                 raise InputError(f"--depth: must be between 1 and 64, got {depth}")
             params = {"depth": depth, "length": estimate_length(config)}
         with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
-            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params)
+            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params, cluster)
         first_seed = summary.by_task[target].first_failing_seed if target else summary.first_failing_seed
         if first_seed is not None:
             first_failing = run_one(config, first_seed, strategy, params, record=True)
@@ -270,10 +281,13 @@ def _shrink_json(s: ShrinkResult) -> dict:
     }
 
 
-def _shrink_line(s: ShrinkResult) -> str:
+def _shrink_line(s: ShrinkResult, budget: int | None = None) -> str:
     j = _shrink_json(s)
+    runs = f"{j['runs']} run{'s' if j['runs'] != 1 else ''}"
+    if budget is not None and j["runs"] >= budget:
+        runs += f" (the whole --max-runs budget of {budget})"
     return (
-        f"shrunk in {j['runs']} runs: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
+        f"shrunk in {runs}: deviations {j['deviations'][0]} -> {j['deviations'][1]}, actors {j['actors'][0]} -> "
         f"{j['actors'][1]}, choices {j['choices'][0]} -> {j['choices'][1]}, items {j['items'][0]} -> {j['items'][1]} "
         f"({j['deployment']} slots={j['worker_slots']})"
     )
@@ -333,10 +347,21 @@ def replay(file, html_path, as_json) -> None:
             contrast=None,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
+    # A different digest means the model changed under the file (bad input, exit 2); the same
+    # run judged differently means the checkers changed: the recorded finding no longer holds,
+    # which is a contradicted expectation (exit 1), said in text and JSON mode alike.
     if not same:
+        also = "; the finding differs too" if finding != schedule.finding else ""
         raise InputError(
-            f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}"
+            f"{file}: replayed, but the digest {result.digest[:12]} differs from the recorded {schedule.digest[:12]}{also}"
         )
+    if finding != schedule.finding:
+        click.echo(
+            f"racesim: {file}: replayed to the recorded digest, but the finding differs: recorded "
+            f"{json.dumps(schedule.finding, sort_keys=True)}, now {json.dumps(finding, sort_keys=True)}",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @click.command("shrink")
@@ -345,6 +370,8 @@ def replay(file, html_path, as_json) -> None:
 @click.option("--max-runs", type=int, default=5000, show_default=True, help="Most candidate runs to try.")
 def shrink_cmd(file, output, max_runs) -> None:
     """Shrink a failing schedule FILE to a minimal one with the same finding."""
+    if not 1 <= max_runs <= MAX_SCHEDULES:
+        raise InputError(f"--max-runs: must be between 1 and {MAX_SCHEDULES}, got {max_runs}")
     target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
     checked = check_outputs({"--output": str(target)})["--output"]
     schedule, result = replay_file(file)
@@ -356,7 +383,7 @@ def shrink_cmd(file, output, max_runs) -> None:
     except ValueError as exc:
         raise InputError(f"{file}: {exc}") from None
     shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result)
-    _stdout().print(_shrink_line(s))
+    _stdout().print(_shrink_line(s, max_runs))
     wrote(write_output(checked, schedule_file.save, shrunk), "shrunk schedule")
 
 

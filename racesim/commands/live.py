@@ -9,21 +9,33 @@ from dataclasses import replace
 import click
 
 from racesim.engine.runner import config_for
-from racesim.options import GUARD_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout
+from racesim.options import (
+    GUARD_HELP,
+    SEED_HELP,
+    VERSION_HELP,
+    InputError,
+    _check_runs,
+    _deployment,
+    _guards,
+    _scenario,
+    _stdout,
+    seed_option,
+)
 
 
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="none", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--replicas", type=int, default=None, help="Executor processes (threads here) competing for the queues.")
 @click.option("--runs", "-n", type=int, default=10, show_default=True, help="Live runs, one after another.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (worker durations and outcomes).")
+@seed_option(SEED_HELP + " (worker durations and outcomes).")
 @click.option("--from-schedule", "schedule", default=None, help="Inject the delays a saved failing schedule implies.")
 @click.option("--time-scale", type=float, default=0.05, show_default=True, help="Wall seconds per simulated second of work.")
 @click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
-def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
+def live(scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
     """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
     (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
     try:
@@ -33,7 +45,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
     _check_runs(runs)
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
-    g = _guards(guards)
+    g = _guards(version or guards)
     sc = _scenario(scenario)
     gates = None
     sim_line = ""
@@ -89,7 +101,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
             out.print(sim_line)
         t = totals
         out.print(
-            f"{sc.name} live \\[{g.name}] replicas={config.deployment.replicas}: "
+            f"{sc.name} live [{g.name}] replicas={config.deployment.replicas}: "
             f"{t['runs_with_duplicates']}/{t['runs']} runs with a duplicate, {t['duplicate_dispatches']} duplicate "
             f"dispatch(es), max {t['max_dispatches_per_task']} per task, missed {t['missed_dispatches']}, "
             f"stuck {t['stuck_workflows']}, {data['runs_per_second']} runs/s"

@@ -17,7 +17,10 @@ from racesim.models.guards import MATRIX_SETS, Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    SEED_HELP,
+    VERSION_HELP,
     InputError,
+    _check_cluster,
     _check_runs,
     _deployment,
     _faults,
@@ -26,8 +29,10 @@ from racesim.options import (
     _scenario,
     _stdout,
     check_outputs,
+    cluster_option,
     deployment_options,
     progress_bar,
+    seed_option,
     with_options,
     write_output,
     wrote,
@@ -87,13 +92,15 @@ def first_failing_pair(summaries, configs, seed):
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed.")
+@seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--trace", is_flag=True, help="Print the interleaving of the first run, one line per event.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 @click.option(
@@ -106,6 +113,7 @@ def first_failing_pair(summaries, configs, seed):
 def run(
     scenario,
     guards,
+    version,
     runs,
     seed,
     as_json,
@@ -113,6 +121,7 @@ def run(
     faults,
     expect_zero,
     jobs,
+    cluster,
     html_path,
     trace_json,
     save_dir,
@@ -126,10 +135,11 @@ def run(
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
+    _check_cluster(cluster, jobs)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
@@ -145,7 +155,7 @@ def run(
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
-        [summary] = run_sweeps([config], seed, runs, jobs, advance)
+        [summary] = run_sweeps([config], seed, runs, jobs, advance, cluster=cluster)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:
@@ -166,7 +176,7 @@ def run(
 @click.command()
 @click.argument("scenario")
 @click.option("--runs", "-n", type=int, default=None, help="Runs per cell; default: the scenario's.")
-@click.option("--seed", "-s", type=int, default=1, show_default=True, help="First seed (the same seeds in every cell).")
+@seed_option(SEED_HELP + "; the same seeds in every cell.")
 @click.option(
     "--guards",
     "guard_sets",
@@ -174,6 +184,7 @@ def run(
     show_default=True,
     help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
 )
+@click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
 @click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
@@ -186,6 +197,7 @@ def run(
 @click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
+@cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
 @click.option("--trace-json", default=None, help="Write the first failing run as Perfetto/Chrome trace JSON.")
 def matrix(
@@ -193,6 +205,7 @@ def matrix(
     runs,
     seed,
     guard_sets,
+    versions,
     replicas,
     listeners,
     prefetch,
@@ -201,6 +214,7 @@ def matrix(
     minimal,
     as_json,
     jobs,
+    cluster,
     html_path,
     trace_json,
 ) -> None:
@@ -213,22 +227,29 @@ def matrix(
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
-    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    _check_cluster(cluster, jobs)
+    sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
+    if not sets:
+        raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
     deployments = [
         _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
         for r in (_int_list(replicas, "--replicas") if replicas else [base.replicas])
         for lis in (_int_list(listeners, "--listeners") if listeners else [base.listeners])
     ]
-    fault_sets = [_faults(f, sc.faults) for f in faults.split(",")] if faults else [sc.faults]
+    fault_sets = [_faults(f, sc.faults) for f in faults.split(",") if f.strip()] if faults is not None else [sc.faults]
+    if not fault_sets:
+        raise InputError(f"--faults: no fault set given in {faults!r} (e.g. none,crash-before-publish)")
     cells = [(g, d, f) for f in fault_sets for d in deployments for g in sets]
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json})
     configs = [config_for(sc, g, d, f) for g, d, f in cells]
     total = runs * len(configs) + (runs * len(candidate_sets()) * len(deployments) * len(fault_sets) if minimal else 0)
     with progress_bar(total, f"{sc.name} matrix") as advance:
-        summaries = run_sweeps(configs, seed, runs, jobs, advance)
+        summaries = run_sweeps(configs, seed, runs, jobs, advance, cluster=cluster)
         answers = (
-            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance) for f in fault_sets for d in deployments] if minimal else []
+            [minimal_guard_set(sc, d, f, seed, runs, jobs, advance, cluster) for f in fault_sets for d in deployments]
+            if minimal
+            else []
         )
     if as_json:
         data = [cell_json(s) for s in summaries]

@@ -53,7 +53,12 @@ def validate(files: tuple[str, ...]) -> None:
     metavar="TASK=N",
     help=f"Item count for a task whose with_items is a template (repeatable; default {importer.DEFAULT_ITEMS}).",
 )
-def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> None:
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Also import older layouts attune HEAD rejects (task mapping, list-form on_success, hyphenated keys), with a warning.",
+)
+def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...], lenient: bool) -> None:
     """Convert an attune WORKFLOW file into a racesim scenario.
 
     WORKFLOW is a standalone workflow file or an action file whose workflow_file points at a
@@ -61,6 +66,9 @@ def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> N
     concurrency, join, transitions, publishes) with the default deployment and timing.
     Every construct racesim cannot simulate (type: parallel, retry, timeout, custom
     conditions, templates, ...) is named on stderr, one line each.
+
+    A file attune HEAD's parser rejects is refused the same way (its reason, the input
+    file's line and a fix, exit 2) unless --lenient can read its older layout.
     """
     try:
         targets = check_outputs({"--output": None if output is None else str(output)})
@@ -68,10 +76,9 @@ def import_cmd(workflow: Path, output: Path | None, items: tuple[str, ...]) -> N
         _refuse(f"racesim: error: {exc}")
     try:
         counts = importer.parse_items(items)
-        result = importer.import_workflow(workflow, counts)
+        result = importer.import_workflow(workflow, counts, lenient=lenient)
         text = importer.dump(result.scenario)
-        # the written file must load: validate it exactly as `racesim run` would
-        loader.from_dict(result.scenario, str(output or workflow), default_name=result.scenario["name"])
+        importer.loadable(result, str(workflow))  # the written file must load as `racesim run` loads it
     except ScenarioError as exc:
         _refuse(str(exc))
     for note in result.notes:
