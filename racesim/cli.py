@@ -11,7 +11,7 @@ import click
 
 from racesim.commands import check, explore, live, run, scenario
 from racesim.engine.parallel import ClusterError
-from racesim.options import InputError
+from racesim.options import InputError, set_invocation
 
 
 class RacesimGroup(click.Group):
@@ -20,6 +20,7 @@ class RacesimGroup(click.Group):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> NoReturn:
         extra.pop("standalone_mode", None)
+        set_invocation(list(sys.argv[1:] if args is None else args))
         try:
             code = super().main(args, prog_name or "racesim", standalone_mode=False, **extra)
         except InputError as exc:

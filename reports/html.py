@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from racesim.analysis.cases import Case, finding_seeds
 from racesim.analysis.explain import GuardStop, explanations, guard_stops
 from racesim.engine.runner import RunResult, Summary
 from racesim.models import ops
-from racesim.reports import words
+from racesim.reports import reproduce, words
 from racesim.reports.perfetto import actor_order
 from racesim.reports.terminal import duplicate_marks
 from racesim.sim import output
@@ -408,44 +407,6 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
     return {"tables": tables, "hists": hists}
 
 
-def _scenario_arg(command: str, fallback: str) -> str:
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
-        return fallback
-    if len(tokens) >= 3 and tokens[0] == "racesim" and tokens[1] in ("run", "matrix") and not tokens[2].startswith("-"):
-        return tokens[2]
-    return fallback
-
-
-def reproduce_command(result: RunResult, scenario_arg: str) -> str:
-    cfg = result.output.config
-    d = cfg.deployment
-    parts = [
-        "racesim",
-        "run",
-        scenario_arg,
-        "--guards",
-        cfg.guards.name,
-        "--seed",
-        str(result.seed),
-        "--runs",
-        "1",
-        "--trace",
-        "--replicas",
-        str(d.replicas),
-        "--listeners",
-        str(d.listeners),
-        "--prefetch",
-        str(d.prefetch),
-        "--workers",
-        str(d.workers),
-    ]
-    if cfg.faults.probabilities:
-        parts += ["--faults", cfg.faults.label()]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
 def _version(guards) -> str:
     """The attune version a guard set models, for step-map links (ablations count as FIX)."""
     if guards.lock:
@@ -590,17 +551,32 @@ def context(
     failing: RunResult | None,
     contrast: RunResult | None,
     cases: list[Case] | None = None,
+    reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> dict:
+    """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
+    ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
+    made with racesim.reports.reproduce (None: no single command reproduces it);
+    ``scenario_ref`` names the scenario as the cases' reproduce commands must."""
+    explicit = cases is not None
     if cases is None:
         cases = _fallback_cases(failing, contrast) if failing is not None else []
-    if cases and failing is None:
-        failing = cases[0].failing
     header: list[tuple[str, str]] = []
     source = failing.output.config if failing is not None else None
     first = summaries[0] if summaries else None
     scenario = source.scenario if source else (first.scenario if first else "")
     header.append(("scenario", scenario))
-    if first is not None and len(summaries) > 1 or (first is not None and not cases):
+    if failing is not None and source is not None:
+        strategy = next((s.strategy for s in summaries if s.guards == source.guards.name), "random")
+        header += [
+            ("guards", source.guards.name),
+            ("deployment", source.deployment.label()),
+            ("faults", source.faults.label()),
+            ("strategy", strategy),
+            ("seed", str(failing.seed)),
+            ("digest", failing.digest),
+        ]
+    elif first is not None:
         header += [
             ("guards", ", ".join(dict.fromkeys(s.guards for s in summaries))),
             ("deployment", "; ".join(dict.fromkeys(s.deployment.label() for s in summaries))),
@@ -608,27 +584,28 @@ def context(
             ("strategy", ", ".join(dict.fromkeys(s.strategy for s in summaries))),
             ("seeds", f"{first.seed} .. {first.seed + first.runs - 1}"),
         ]
-    elif source is not None and failing is not None:
-        strategy = next((s.strategy for s in summaries if s.guards == source.guards.name), "random")
-        header += [
-            ("guards", source.guards.name),
-            ("deployment", source.deployment.label()),
-            ("faults", source.faults.label()),
-            ("strategy", strategy),
-        ]
-        if first is not None:
-            header.append(("seeds", f"{first.seed} .. {first.seed + first.runs - 1}"))
-        else:
-            header += [("seed", str(failing.seed)), ("digest", failing.digest)]
+    if contrast is not None:
+        header.append(("contrast digest", contrast.digest))
     if len(summaries) == 1:
         header.append(("sweep digest", summaries[0].digest))
     header.append(("racesim version", racesim.__version__))
     repro = [("this report", command)]
-    arg = _scenario_arg(command, scenario)
-    for c in cases:
-        repro.append((f"{c.title} (seed {c.seed})", reproduce_command(c.failing, arg)))
-        if c.contrast is not None and not c.contrast_replayed:
-            repro.append((f"{c.title}: the contrast run", reproduce_command(c.contrast, arg)))
+    given = reproduce_with or {}
+    ref = scenario_ref or scenario
+    for label, run in (("the failing run", failing), ("the contrast run", contrast)):
+        if run is not None:
+            line = given[label] if label in given else reproduce.for_run(run, ref)
+            repro.append((label, line if line is not None else reproduce.SAVE_HINT))
+    for c in cases if explicit else []:
+        if failing is None or c.failing.digest != failing.digest:
+            line = reproduce.for_run(c.failing, ref)
+            repro.append((f"{c.title} (seed {c.seed})", line if line is not None else reproduce.SAVE_HINT))
+        if c.contrast is not None:
+            if c.contrast_replayed:
+                line = "the failing run's schedule replayed under other guards: no single command"
+            else:
+                line = reproduce.for_run(c.contrast, ref) or reproduce.SAVE_HINT
+            repro.append((f"{c.title}: the contrast run", line))
     views = [case_view(c, k) for k, c in enumerate(cases)]
     return {
         "title": title,
@@ -662,8 +639,19 @@ def render(
     failing: RunResult | None,
     contrast: RunResult | None,
     cases: list[Case] | None = None,
+    reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> str:
-    ctx = context(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, cases=cases)
+    ctx = context(
+        title=title,
+        command=command,
+        summaries=summaries,
+        failing=failing,
+        contrast=contrast,
+        cases=cases,
+        reproduce_with=reproduce_with,
+        scenario_ref=scenario_ref,
+    )
     return _environment().get_template("report.html.j2").render(**ctx)
 
 
@@ -676,8 +664,19 @@ def write_report(
     failing: RunResult | None,
     contrast: RunResult | None,
     cases: list[Case] | None = None,
+    reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> output.Target:
     """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
     without them, the tabs come from the findings of ``failing``."""
-    html = render(title=title, command=command, summaries=list(summaries or []), failing=failing, contrast=contrast, cases=cases)
+    html = render(
+        title=title,
+        command=command,
+        summaries=list(summaries or []),
+        failing=failing,
+        contrast=contrast,
+        cases=cases,
+        reproduce_with=reproduce_with,
+        scenario_ref=scenario_ref,
+    )
     return output.write_text(path, html)

@@ -33,12 +33,13 @@ from racesim.options import (
     _stdout,
     check_outputs,
     cluster_option,
+    invocation,
     progress_bar,
     seed_option,
     write_output,
     wrote,
 )
-from racesim.reports import terminal
+from racesim.reports import reproduce, terminal
 from racesim.scenarios.loader import Scenario
 from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
@@ -138,7 +139,6 @@ def explore(
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     out = _stdout()
-    command = "racesim " + " ".join(sys.argv[1:])
     if target is not None and target not in config.graph.nodes:
         raise InputError(f"--task: {target!r} is not a task of {sc.name} (tasks: {', '.join(config.graph.nodes)})")
     targets = check_outputs({"--html": html_path}, {"--save-failing": save_dir})
@@ -241,7 +241,21 @@ def explore(
     if html_path:
         from racesim.reports import html
 
-        report = dict(title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None)
+        ref = scenario_ref(scenario, sc)
+        from_file = (saved[-1] if shrunk is not None else saved[0]) if saved else None
+        again = (
+            reproduce.for_run(shown, ref, strategy=strategy, schedule_path=from_file, as_declared=shrunk is None)
+            if shown is not None
+            else None
+        )
+        report = dict(
+            title=f"{sc.name}: {strategy}",
+            command=invocation(),
+            summaries=[summary],
+            failing=shown,
+            contrast=None,
+            reproduce_with={"the failing run": again},
+        )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
 
 
@@ -341,10 +355,11 @@ def replay(file, html_path, as_json) -> None:
 
         report = dict(
             title=f"replay {Path(file).name}",
-            command="racesim " + " ".join(sys.argv[1:]),
+            command=invocation(),
             summaries=[],
             failing=result,
             contrast=None,
+            reproduce_with={"the failing run": reproduce.replay(file)},
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     # A different digest means the model changed under the file (bad input, exit 2); the same

@@ -19,7 +19,10 @@ from racesim.options import (
     _guards,
     _scenario,
     _stdout,
+    _stores,
     seed_option,
+    store_options,
+    with_options,
 )
 
 
@@ -35,13 +38,19 @@ from racesim.options import (
 @click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
-def live(scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
-    """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
-    (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
+@with_options(store_options)
+def live(
+    scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, postgres, amqp
+) -> None:
+    """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL and
+    RabbitMQ (--postgres, --amqp; default: the PG* variables and AMQP_URL, then localhost);
+    each run in its own schema and queues. Passwords are never printed."""
     try:
+        from racesim.live import connections
         from racesim.live.driver import LiveSettings, replay_schedule, run_live
     except ImportError as exc:
         raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
+    dsn, url = _stores(postgres, amqp)
     _check_runs(runs)
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
@@ -63,7 +72,7 @@ def live(scenario, guards, version, replicas, runs, seed, schedule, time_scale, 
         config = config_for(sc, g)
     if replicas is not None:
         config = replace(config, deployment=_deployment(config.deployment, replicas=replicas))
-    settings = LiveSettings(time_scale=time_scale)
+    settings = LiveSettings(dsn=dsn, amqp_url=url, time_scale=time_scale)
     totals = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
               "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
@@ -72,7 +81,9 @@ def live(scenario, guards, version, replicas, runs, seed, schedule, time_scale, 
         try:
             result = run_live(config, seed + i, gates, settings)
         except Exception as exc:  # services down or a failed run: one line, exit 2
-            raise InputError(f"live run {i + 1}: {type(exc).__name__}: {exc}") from None
+            where = f"{connections.describe_postgres(dsn)}, {connections.describe_amqp(url)}"
+            why = connections.redact(f"{type(exc).__name__}: {exc}", dsn, url)
+            raise InputError(f"live run {i + 1} ({where}): {' '.join(why.split())}") from None
         v = result.verdict
         totals["runs"] += 1
         totals["duplicate_dispatches"] += v.duplicate_dispatches

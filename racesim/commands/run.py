@@ -31,13 +31,14 @@ from racesim.options import (
     check_outputs,
     cluster_option,
     deployment_options,
+    invocation,
     progress_bar,
     seed_option,
     with_options,
     write_output,
     wrote,
 )
-from racesim.reports import terminal
+from racesim.reports import reproduce, terminal
 from racesim.scenarios import loader
 
 
@@ -53,15 +54,27 @@ def list_cmd() -> None:
 SAVE_CAP = 20
 
 
-def _report_outputs(targets, title, command, summaries, failing, contrast, configs=None) -> None:
-    """Write the optional HTML report and Perfetto trace (checked ``targets`` by option). With
+def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=None) -> None:
+    """Write the optional HTML report and Perfetto trace (checked ``targets`` by option);
+    ``ref`` names the scenario as the reproduce commands must (reproduce.for_run). With
     ``configs`` (one per summary) the report explains each finding and task of the sweep."""
     if "--html" in targets:
         from racesim.analysis.cases import cases
         from racesim.reports import html
 
+        runs = {"the failing run": failing, "the contrast run": contrast}
+        again = {label: reproduce.for_run(r, ref) for label, r in runs.items() if r is not None}
         found = cases(summaries, configs) if configs and summaries else None
-        report = dict(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, cases=found)
+        report = dict(
+            title=title,
+            command=invocation(),
+            summaries=summaries,
+            failing=failing,
+            contrast=contrast,
+            reproduce_with=again,
+            cases=found,
+            scenario_ref=ref,
+        )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     if "--trace-json" in targets:
         if failing is None:
@@ -129,6 +142,7 @@ def run(
     listeners,
     prefetch,
     workers,
+    worker_slots,
 ) -> None:
     """Run N seeded runs of SCENARIO under one guard set and summarise them.
 
@@ -140,17 +154,18 @@ def run(
     _check_runs(runs)
     _check_jobs(jobs)
     _check_cluster(cluster, jobs)
-    dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
+    dep = _deployment(
+        sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers, worker_slots=worker_slots
+    )
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
     out = _stdout()
-    command = "racesim " + " ".join(sys.argv[1:])
     if trace:
         result = run_one(config, seed, record=True)
         terminal.print_trace(out, result)
         if html_path or trace_json:
             _, contrast = first_failing_pair([_single(result, config)], [config], seed)
-            _report_outputs(targets, f"{sc.name} seed {seed}", command, [], result, contrast)
+            _report_outputs(targets, f"{sc.name} seed {seed}", scenario_ref(scenario, sc), [], result, contrast)
         if expect_zero and result.verdict.duplicate_dispatches:
             sys.exit(1)
         return
@@ -164,7 +179,7 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
-        _report_outputs(targets, sc.name, command, [summary], failing, contrast, [config])
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config])
     if save_dir:
         saved = save_failing(targets["--save-failing"], scenario, sc, config, summary)
         if not saved:
@@ -265,7 +280,7 @@ def matrix(
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
-        _report_outputs(targets, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast, configs)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast, configs)
 
 
 def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> list[Path]:
