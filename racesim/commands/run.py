@@ -13,7 +13,7 @@ from racesim.engine.exploration import scenario_ref, schedule_of
 from racesim.engine.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import Summary, config_for, run_one
-from racesim.models.guards import MATRIX_SETS, Guards
+from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
@@ -38,17 +38,22 @@ from racesim.options import (
     write_output,
     wrote,
 )
-from racesim.reports import reproduce, terminal
+from racesim.reports import first_screen, reproduce, terminal
 from racesim.scenarios import loader
 
 
 @click.command("list")
 def list_cmd() -> None:
-    """List the catalog's scenarios with a one-line description."""
+    """List the catalog's scenarios: name, one-line description, and the file it is read from
+    (copy one to start your own; a scenario file runs by its path)."""
     out = _stdout()
-    for path in loader.catalog():
+    paths = loader.catalog()
+    if paths:
+        out.print(f"catalog: {paths[0].parent}")
+    for path in paths:
         sc = _scenario(str(path))
         out.print(f"{sc.name:<28} {sc.description}")
+        out.print(f"{'':<28} {path}", style="dim")
 
 
 SAVE_CAP = 20
@@ -190,17 +195,24 @@ def run(
 
 @click.command()
 @click.argument("scenario")
-@click.option("--runs", "-n", type=int, default=None, help="Runs per cell; default: the scenario's.")
+@click.option(
+    "--runs",
+    "-n",
+    type=int,
+    default=None,
+    help=f"Runs per cell; default: the scenario's, at most {first_screen.RUNS_CAP} on the first screen (no axis given).",
+)
 @seed_option(SEED_HELP + "; the same seeds in every cell.")
 @click.option(
     "--guards",
     "guard_sets",
-    default=",".join(MATRIX_SETS),
-    show_default=True,
-    help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
+    default=None,
+    help=f"Comma-separated guard sets (rows), each may be '+'-joined [default: {','.join(first_screen.GUARD_SETS)}].",
 )
 @click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
-@click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
+@click.option(
+    "--replicas", default=None, help="Comma-separated executor counts (deployment axis) [default: the scenario's and 2]."
+)
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
 @click.option("--workers", type=int, default=None, help="Worker processes.")
@@ -235,21 +247,27 @@ def matrix(
 ) -> None:
     """Run SCENARIO under each guard set x deployment x fault set, with the same seeds.
 
-    Rows are guard sets, columns deployments; each cell shows runs with a duplicate over
-    runs, a 95% Wilson interval on P(duplicate), and the other checkers' counts.
+    With no axis given, the first screen: none, the fix (both), serialized and HEAD, on one
+    executor and on two replicas, the successor's duplicates and item re-runs in separate
+    columns. With --listeners, --faults or --minimal: rows are guard sets, columns
+    deployments; each cell shows runs with a duplicate over runs, a 95% Wilson interval on
+    P(duplicate), and the other checkers' counts.
     """
     sc = _scenario(scenario)
-    runs = sc.runs if runs is None else runs
+    screen = listeners is None and faults is None and not minimal
+    capped = screen and runs is None and sc.runs > first_screen.RUNS_CAP
+    runs = (min(sc.runs, first_screen.RUNS_CAP) if screen else sc.runs) if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
     _check_cluster(cluster, jobs)
-    sets = [_guards(g) for g in (versions or guard_sets).split(",") if g.strip()]
+    rows = versions or guard_sets or ",".join(first_screen.GUARD_SETS)
+    sets = [_guards(g) for g in rows.split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
     deployments = [
         _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
-        for r in (_int_list(replicas, "--replicas") if replicas else [base.replicas])
+        for r in (_int_list(replicas, "--replicas") if replicas else dict.fromkeys([base.replicas, 2]))
         for lis in (_int_list(listeners, "--listeners") if listeners else [base.listeners])
     ]
     fault_sets = [_faults(f, sc.faults) for f in faults.split(",") if f.strip()] if faults is not None else [sc.faults]
@@ -273,7 +291,14 @@ def matrix(
         click.echo(json.dumps(data, indent=2))
     else:
         out = _stdout()
-        for f in fault_sets:
+        if screen:
+            title = f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {fault_sets[0].label()}"
+            # guard set by guard set, each on every deployment
+            ordered = sorted(summaries, key=lambda s: [g.name for g in sets].index(s.guards))
+            out.print(first_screen.table(ordered, sc.graph, title))
+            for line in first_screen.footer(runs, sc.runs, scenario, capped):
+                out.print(line)
+        for f in fault_sets if not screen else []:
             rows = [s for s in summaries if s.faults == f]
             out.print(terminal.matrix_table(rows, f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {f.label()}"))
         for a in answers:
