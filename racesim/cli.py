@@ -18,7 +18,7 @@ class RacesimGroup(click.Group):
     """The group whose ``main`` turns every bad-input error into one line and exit 2, for the
     installed script and for in-process callers (click's CliRunner) alike."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> NoReturn:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         set_invocation(list(sys.argv[1:] if args is None else args))
         try:

@@ -14,9 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
-from racesim.scenarios.schema import DEPLOYMENT_LIMITS
 from racesim.sim import output
-from racesim.sim.config import FAULTS, Deployment, Faults
+from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
 
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import yaml
 from racesim.models.guards import Guards
-from racesim.sim.config import FAULTS, Deployment, Faults
+from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
 from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
 # Size limits: a hostile file is refused before it can cost memory or hours of CPU.
@@ -32,14 +32,6 @@ MAX_RUNS = 100_000  # a scenario's default runs and an expect entry's runs
 MAX_EXPECT = 50
 MAX_PUBLISH = 100
 MAX_SECONDS = 86_400.0  # any timing parameter or delay
-DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
-    "replicas": (1, 64),
-    "listeners": (1, 64),
-    "prefetch": (1, 1000),
-    "workers": (1, 64),
-    "worker_slots": (1, 1000),
-    "restart_delay": (0.0, 3600.0),
-}
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SCENARIO_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 

@@ -32,6 +32,17 @@ class Deployment:
         return f"replicas={self.replicas} listeners={self.listeners} prefetch={self.prefetch} workers={self.workers}"
 
 
+# Bounds of each deployment field, for scenario files, command-line options and schedule files alike.
+DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
+    "replicas": (1, 64),
+    "listeners": (1, 64),
+    "prefetch": (1, 1000),
+    "workers": (1, 64),
+    "worker_slots": (1, 1000),
+    "restart_delay": (0.0, 3600.0),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Faults:
     probabilities: tuple[tuple[str, float], ...] = ()

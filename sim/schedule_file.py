@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import cast
 
 from racesim.sim import output
-from racesim.sim.config import Deployment
+from racesim.sim.config import DEPLOYMENT_LIMITS, Deployment
 
 FORMAT = "racesim-schedule/1"
 MAX_BYTES = 20 * 1024 * 1024
@@ -143,9 +143,10 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         raise ScheduleError(f"{where}: unknown deployment field {unknown[0]!r}")
     for key in _DEPLOYMENT_FIELDS:
         kind = (int, float) if key == "restart_delay" else int
-        value = _need(dep, key, kind, f"{where}: deployment")
-        if key != "restart_delay" and not 1 <= value <= 64:
-            raise ScheduleError(f"{where}: deployment {key} must be between 1 and 64, got {value}")
+        value = cast(float, _need(dep, key, kind, f"{where}: deployment"))
+        lo, hi = DEPLOYMENT_LIMITS[key]  # the scenario files' bounds: what a scenario may say, a schedule may
+        if not lo <= value <= hi:
+            raise ScheduleError(f"{where}: deployment {key} must be between {lo:g} and {hi:g}, got {value}")
     choices = _need(data, "choices", list, where)
     items = data.get("items", {})
     if not isinstance(items, dict) or not all(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
+from itertools import repeat
 from math import inf, nextafter
 
 import simpy
@@ -48,7 +49,8 @@ from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import SUMMARIES as _SUMMARIES
 from racesim.sim.trace import Record
 from simpy.core import EmptySchedule
-from simpy.events import Event
+from simpy.events import Event, Timeout
+from simpy.exceptions import Interrupt
 
 
 class Actor:
@@ -105,6 +107,7 @@ class RunOutput:
     end_time: float
     livelock: bool
     choices: list[list] | None
+    schedule: list[int]  # actor id of every step, in order
 
 
 def exact_delay(now: float, at: float) -> float:
@@ -134,10 +137,13 @@ class World:
         self.current: Actor | None = None  # the actor that stepped last (kept likewise)
         self.dispatched: list[int] = []
         self.completions_published: list[int] = []
-        self.steps = 0
+        self.schedule: list[int] = []  # actor id of every step, in order (the run's interleaving)
         self._controlled = strategy.controls_order
-        self._note = not self._controlled and source.log is not None  # record time-order picks
+        self._trace = source.log is not None  # trace records only for recorded runs
+        self._note = not self._controlled and self._trace  # record time-order picks
         self._track = self._controlled or self._note
+        # draws straight from the samplers when nothing is tracked, recorded or replayed
+        self._direct = None if self._track else source.direct_draws()
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
         self._executor_consumers: dict[int, tuple[str, str]] = {}
@@ -259,15 +265,23 @@ class World:
         return order
 
     # ---- the run -------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return len(self.schedule)
+
     def run(self) -> RunOutput:
         limit = self.config.max_steps
         env = self.env
         if self._controlled:
             env.process(self._control(limit))
         step = env.step
+        schedule = self.schedule
         try:
-            while self.steps < limit:
-                step()
+            # An event completes at most one op, so a batch of ``left`` events stays within
+            # the step limit (cheaper than checking the limit after every event).
+            while (left := limit - len(schedule)) > 0:
+                for _ in repeat(None, left):
+                    step()
         except EmptySchedule:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
@@ -285,6 +299,7 @@ class World:
             self.db.now,
             livelock,
             self.source.log,
+            self.schedule,
         )
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
@@ -294,7 +309,8 @@ class World:
         pending = self.pending
         choose = self.strategy.choose
         pick = self.source.pick
-        while self.steps < limit and pending:
+        schedule = self.schedule
+        while len(schedule) < limit and pending:
             enabled = self.enabled_order()
             index = pick(len(enabled), partial(choose, enabled, self.current))
             if index is None:
@@ -320,16 +336,23 @@ class World:
         track = self._track
         note = self._note
         pending = self.pending
+        trace = self._trace
         append = self.records.append
+        scheduled = self.schedule.append
+        direct = self._direct
+        consumers = self.broker.consumers
         summaries = _SUMMARIES
         blocked = _BLOCKED
+        consume_op = ops.Consume
+        timeout = Timeout
+        event = Event
         try:
             while True:
                 moved = yield wait
                 if moved is not None:  # woken from a park: wait for the wake-up's latency
                     yield moved  # type: ignore[misc]
                 now = env.now
-                self.steps += 1
+                scheduled(aid)
                 if track:
                     if note:
                         enabled = self.enabled_order()
@@ -359,21 +382,34 @@ class World:
                             error = exc
                         else:
                             if result is blocked:  # parked; a lock hand-over wakes it
-                                wait = actor.park = env.event()
+                                wait = actor.park = event(env)
                                 continue
                 if error is not None:
                     result = ("error", str(error))
-                rt = type(result)
-                summary = summaries[rt](result) if rt in summaries else result
-                append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
+                if trace:
+                    rt = type(result)
+                    summary = summaries[rt](result) if rt in summaries else result
+                    append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
                 try:
                     op = gen.send(result) if error is None else gen.throw(error)
                 except StopIteration:
                     actor.alive = False
                     actor.op = None
                     return
-                wait = self._issue(actor, op, 0.0)
-        except simpy.Interrupt:
+                # issue the next op (``_issue``, inlined: this is most of the kernel's cost)
+                actor.op = op
+                if type(op) is consume_op:
+                    consumer = consumers[op.consumer]
+                    if not consumer.buffer:
+                        consumer.waiters.append(aid)  # the broker's push wakes it
+                        wait = actor.park = event(env)
+                        continue
+                channel = op.channel
+                if direct is not None:
+                    wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
+                else:
+                    wait = self._pend(actor, op.seconds if channel == "sleep" else self._latency(channel))
+        except Interrupt:
             gen.close()  # crashed by another actor of its process (see _crash)
 
     # ---- waking parked actors --------------------------------------------------------------

@@ -158,3 +158,11 @@ def test_sigterm_during_a_parallel_sweep_exits_cleanly():
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 143 and err.strip() == "racesim: terminated", err
+
+
+def test_a_schedule_of_a_deployment_the_cli_accepts_replays(tmp_path):
+    r = invoke("run", "with-items-fanin", "--guards", "none", "--runs", "6", "--worker-slots", "100", "--prefetch", "200",
+               "--save-failing", str(tmp_path))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    saved = sorted(tmp_path.glob("*.json"))
+    assert saved and invoke("replay", str(saved[0])).exit_code == 0

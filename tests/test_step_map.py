@@ -64,7 +64,7 @@ def test_every_label_a_run_records_has_an_entry():
     for path in loader.catalog():
         scenario = loader.load(str(path))
         for name in NAMED_SETS:
-            output = run_one(config_for(scenario, Guards.parse(name)), seed=1).output
+            output = run_one(config_for(scenario, Guards.parse(name)), seed=1, record=True).output
             seen |= {record[2] for record in output.records}
     assert {"P2", "H4", "F2", "D5'", "W8", "S2"} <= seen
     missing = sorted(seen - set(step_map.BY_LABEL))

@@ -262,7 +262,7 @@ def test_failure_masking_head_leaves_only_the_h12_h16_window():
         if not r.verdict.wrong_outcomes:
             continue
         wrong += 1
-        recs = r.output.records
+        recs = run_one(config, seed, record=True).output.records  # the trace, regenerated
         p9 = next(i for i, rec in enumerate(recs) if rec[2] == "P9")
         p12 = next(i for i, rec in enumerate(recs) if rec[2] == "P12")
         fail_write = next(i for i, rec in enumerate(recs) if rec[2] == "W6" and rec[4][1] == "failed")

@@ -186,7 +186,9 @@ def run(
         failing, contrast = first_failing_pair([summary], [config], seed)
         _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config])
     if save_dir:
-        saved = save_failing(targets["--save-failing"], scenario, sc, config, summary)
+        directory = targets["--save-failing"]
+        assert isinstance(directory, Path)  # check_outputs gives directories as paths
+        saved = save_failing(directory, scenario, sc, config, summary)
         if not saved:
             click.echo(f"racesim: --save-failing {save_dir}: no run failed, nothing saved", err=True)
     if expect_zero and summary.duplicate_dispatches:
