@@ -85,7 +85,8 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
             found.append(p)
             continue
         if not p.is_dir():
-            raise ScenarioError(f"{given}: no such file or directory")
+            what = "not a regular file or directory" if p.exists() else "no such file or directory"
+            raise ScenarioError(f"{given}: {what}")
         for f in sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file()):
             keys = _top_keys(f)
             if "workflow_file" in keys:

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import yaml
 from racesim.models.guards import Guards
 from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
+from racesim.sim.output import InputFileError, read_input
 from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
 # Size limits: a hostile file is refused before it can cost memory or hours of CPU.
@@ -124,14 +125,11 @@ def _yaml_error(source: str, exc: yaml.YAMLError) -> ScenarioError:
 
 
 def read_bytes(path: Path, source: str) -> bytes:
+    """The file's bytes; only a regular file is read (a FIFO would block), at most MAX_FILE_BYTES."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"{source}:1: (file): cannot read: {exc.strerror or type(exc).__name__}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{source}:1: (file): larger than {MAX_FILE_BYTES} bytes")
-    return raw
+        return read_input(path, MAX_FILE_BYTES)
+    except InputFileError as exc:
+        raise ScenarioError(f"{source}:1: (file): {exc}") from None
 
 
 def compose(raw: bytes, source: str) -> yaml.Node | None:

@@ -67,21 +67,17 @@ def save(path: str | Path | output.Target, schedule: ScheduleFile) -> output.Tar
 def load(path: str | Path) -> ScheduleFile:
     path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    if size > MAX_BYTES:
-        raise ScheduleError(f"{path}: {size} bytes is larger than the {MAX_BYTES}-byte limit for a schedule file")
+        raw = output.read_input(path, MAX_BYTES)  # regular files only: a FIFO would block
+    except output.InputFileError as exc:
+        raise ScheduleError(f"{path}: {exc}") from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScheduleError(f"{path}: not a valid JSON schedule file ({type(exc).__name__})") from None
     except RecursionError:
         raise ScheduleError(f"{path}: not a schedule file (JSON nested too deeply)") from None
     except _DuplicateKey as exc:
         raise ScheduleError(f"{path}: duplicate JSON key {exc.args[0]!r}") from None
-    except OSError as exc:
-        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
     return from_json(data, str(path))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,19 @@ OPTIONS: dict[str, dict[str, list[str] | None]] = {
     "validate": {},
     "import": {"--output": OUT_FILES, "--items": ["process_items=3", "x=1", "=", "process_items=-1", "a"]},
     "list": {},
+    "audit": {
+        "--versions": ["pre", "head", "pre,fix", "x", ","],
+        "--replicas": LISTS,
+        "--listeners": LISTS,
+        "--runs": RUNS,
+        "--seed": SEEDS,
+        "--items": ["2", "process_items=3", "x", "0"],
+        "--strict": None,
+        "--jobs": ["0", "1", "x"],
+        "--json": None,
+        "--html": OUT_DIRS,
+        "--fail-on": ["safety", "liveness", "none", "all", "x"],
+    },  # fmt: skip
 }
 # Work caps put first: an option given twice takes its last value, so a drawn value still wins.
 CAPS = {
@@ -109,9 +123,11 @@ CAPS = {
     "explore": ["--runs", "2", "--jobs", "1", "--max-schedules", "5"],
     "check": ["--runs", "2", "--jobs", "1"],
     "shrink": ["--max-runs", "3"],
+    "audit": ["--runs", "2", "--jobs", "1", "--versions", "pre,head", "--replicas", "1"],
 }
 POSITIONAL = {"run": SCENARIOS, "matrix": SCENARIOS, "explore": SCENARIOS, "check": SCENARIOS, "validate": SCENARIOS,
-              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": []}  # fmt: skip
+              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": [],
+              "audit": WORKFLOWS}  # fmt: skip
 
 
 @st.composite
@@ -174,12 +190,20 @@ def contents(root: Path) -> dict[str, bytes]:
     return {k: v[2] for k, v in snapshot(root).items()}
 
 
+def _hung(signum: int, frame: object) -> None:
+    raise TimeoutError("the invocation hung (waiting on a FIFO?)")
+
+
 def invoke_in(root: Path, argv: list[str]):
     cwd = os.getcwd()
     os.chdir(root)
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(120)  # a hang is a finding, not a stalled suite
     try:
         return CliRunner().invoke(cli, argv, input="")
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         os.chdir(cwd)
 
 

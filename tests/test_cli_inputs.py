@@ -166,3 +166,14 @@ def test_a_schedule_of_a_deployment_the_cli_accepts_replays(tmp_path):
     assert r.exit_code == 0, r.output
     saved = sorted(tmp_path.glob("*.json"))
     assert saved and invoke("replay", str(saved[0])).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["replay"], ["shrink"], ["run"], ["validate"], ["import"], ["audit"]])
+def test_a_fifo_as_input_is_refused_not_waited_on(tmp_path, command):
+    import os
+
+    fifo = tmp_path / ("in.yaml" if command[0] in ("run", "validate", "import", "audit") else "in.json")
+    os.mkfifo(fifo)
+    r = invoke(*command, str(fifo))
+    assert r.exit_code == 2, r.output
+    assert "not a regular file" in r.stderr, r.stderr
