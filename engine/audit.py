@@ -178,7 +178,7 @@ def shapes(graph: Graph, wf: attune_parser.Workflow | None) -> list[str]:
     if any(n.with_items is not None for n in nodes):
         out.append("with_items")
     if wf is not None and any(t.retry for t in wf.tasks):
-        out.append("retries (not simulated)")
+        out.append("retries (re-run at HEAD only)")
     if len(graph.entry_points) > 1 or "fan-out" in out:
         out.append("parallel branches")
     try:

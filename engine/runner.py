@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from racesim.models.guards import Guards
 from racesim.scenarios.loader import Scenario
-from racesim.sim.checkers import Verdict, check
+from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
 from racesim.sim.schedulers import STRATEGIES
@@ -31,6 +32,8 @@ def config_for(
         faults=scenario.faults if faults is None else faults,
         outcomes=scenario.outcomes,
         workflow_ref=scenario.workflow_ref,
+        load=scenario.load,
+        recovery=scenario.recovery,
     )
 
 
@@ -94,18 +97,25 @@ def run_with(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSo
 
 
 def verdict_of(output: RunOutput) -> Verdict:
+    """Each workflow execution checked on its own (load: many share one deployment)."""
     db = output.db
-    workflow = db.workflows[output.workflow_id]
-    return check(
-        output.config.graph,
-        workflow,
-        db.workflow_children(output.workflow_id),
-        output.dispatched,
-        output.completions_published,
-        output.livelock,
-        output.faults_fired,
-        output.config.guards.handled,
-    )
+    verdicts = {
+        w: check(
+            output.config.graph,
+            db.workflows[w],
+            db.workflow_children(w),
+            output.dispatched,
+            output.completions_published,
+            output.livelock,
+            output.faults_fired,
+            output.config.guards.handled,
+        )
+        for w in sorted(db.workflows)
+    }
+    return merge(verdicts)
+
+
+_EXECUTION_PREFIX = re.compile(r"^W\d+: ")  # findings under load name their execution
 
 
 @dataclass(slots=True)
@@ -158,7 +168,7 @@ class Summary:
         for finding in v.findings():
             self.first_seed.setdefault(finding, r.seed)
         for reason in v.stuck_reasons:
-            kind = reason.split(":")[0]
+            kind = _EXECUTION_PREFIX.sub("", reason).split(":")[0]
             self.stuck_reasons[kind] = self.stuck_reasons.get(kind, 0) + 1
         for task, stats in v.by_task.items():
             ts = self.by_task.setdefault(task, TaskSummary())

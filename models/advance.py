@@ -51,6 +51,7 @@ from racesim.models.statuses import (
     CANCELLED,
     COMPLETED,
     FAILED,
+    RECOVERY_TERMINAL,
     REQUESTED,
     TIMEOUT,
     WORKFLOW_TERMINAL,
@@ -58,7 +59,7 @@ from racesim.models.statuses import (
 
 SERIALIZED_TERMINAL = (COMPLETED, FAILED)  # H5 checks only these two
 # H13: what reconciliation counts as terminal (canceling is not), and as a failed attempt.
-RECONCILE_TERMINAL = (COMPLETED, FAILED, TIMEOUT, CANCELLED, ABANDONED)
+RECONCILE_TERMINAL = RECOVERY_TERMINAL
 RECONCILE_FAILED = (FAILED, TIMEOUT, CANCELLED, ABANDONED)
 
 

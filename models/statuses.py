@@ -24,3 +24,5 @@ HAS_RESULT = (COMPLETED, FAILED, TIMEOUT)
 WORKFLOW_TERMINAL = (COMPLETED, FAILED, CANCELLED)
 # HEAD's cancellation checks (H7, worker pre-check).
 CANCELED_OR_CANCELING = (CANCELING, CANCELLED)
+# What HEAD's reconciliation and recovery loops count as terminal (abandoned included).
+RECOVERY_TERMINAL = (COMPLETED, FAILED, TIMEOUT, CANCELLED, ABANDONED)

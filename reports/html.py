@@ -245,6 +245,7 @@ def run_view(
         ("wrong outcomes", str(v.wrong_outcomes)),
         ("events", str(len(evs))),
         ("end time", f"{result.output.end_time:.6f} s"),
+        *(("duplicate mechanism", m) for m in v.duplicate_mechanisms),
     ]
     data = [
         [i, round(evs[i].time, 9), evs[i].actor, evs[i].step, evs[i].op, [str(a) for a in evs[i].args], _result_text(evs[i])]

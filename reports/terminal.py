@@ -100,7 +100,7 @@ def duplicate_marks(result: RunResult) -> dict[int, str]:
         wt = db.executions[eid].workflow_task
         if wt is None:
             continue
-        key = (wt.task_name, wt.task_index)
+        key = (wt.workflow_execution, wt.task_name, wt.task_index, wt.retry_count)  # per execution, per attempt
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             label = wt.task_name if wt.task_index is None else f"{wt.task_name}[{wt.task_index}]"
@@ -133,3 +133,5 @@ def print_trace(console: Console, result: RunResult) -> None:
     )
     for reason in v.stuck_reasons + v.wrong_reasons:
         console.print(f"  {reason}", highlight=False)
+    for mechanism in v.duplicate_mechanisms:
+        console.print(f"  duplicate: {mechanism}", highlight=False)

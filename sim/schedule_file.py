@@ -120,6 +120,8 @@ def _choice(entry: object, i: int, where: str) -> list:
         ok = len(entry) == 2 and type(entry[1]) in (int, float) and entry[1] >= 0
     elif ok and entry[0] == "c":
         ok = len(entry) == 2 and entry[1] in (0, 1) and type(entry[1]) is int
+    elif ok and entry[0] == "x":
+        ok = len(entry) == 3 and all(type(v) is int for v in entry[1:]) and 0 <= entry[1] < entry[2]
     else:
         ok = False
     if not ok:

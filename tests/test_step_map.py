@@ -125,6 +125,17 @@ def test_lookup_cites_the_commit_line_and_permalink():
     assert step_map.lookup("W6", "serialized").version == "f93"
 
 
+def test_guard_set_names_map_to_versions_only_when_they_are_one():
+    assert step_map.version_for("serialized") == "f93"
+    assert step_map.version_for("head+recovery") == "head"
+    assert step_map.version_for("head+no-reconcile") is None  # an ablation is no released version
+    assert step_map.version_for("layer1") is None
+    assert step_map.version_for("lock+dedupe") is None
+    for version in step_map.VERSIONS:
+        assert step_map.version_for(version) == version
+        assert version in NAMED_SETS  # the models name the same four versions
+
+
 def test_unknown_label_or_version_is_an_error():
     with pytest.raises(KeyError):
         step_map.lookup("P99", "pre")
