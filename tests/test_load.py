@@ -42,7 +42,7 @@ def test_load_is_validated():
 
 def test_every_execution_is_checked_and_named():
     sc = loader.from_dict({"workflow": SEED_WORKFLOW, "load": {"count": 6, "arrival": "interval", "gap": 0.1}})
-    r = run_one(config_for(sc, Guards.parse("pre")), 3)
+    r = run_one(config_for(sc, Guards.parse("pre")), 3, record=True)
     db = r.output.db
     assert len(db.workflows) == 6 and set(r.verdict.executions) == set(db.workflows)
     assert r.verdict.duplicate_dispatches == sum(v.duplicate_dispatches for v in r.verdict.executions.values())

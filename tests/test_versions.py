@@ -261,6 +261,7 @@ def test_failure_masking_head_leaves_only_the_h12_h16_window():
         r = run_one(config, seed)
         if not r.verdict.wrong_outcomes:
             continue
+        r = run_one(config, seed, record=True)  # the same run, with its trace
         wrong += 1
         recs = run_one(config, seed, record=True).output.records  # the trace, regenerated
         p9 = next(i for i, rec in enumerate(recs) if rec[2] == "P9")
