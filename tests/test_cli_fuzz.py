@@ -144,12 +144,19 @@ def invocations(draw: st.DrawFn) -> list[str]:
 
 
 # ---- the sandbox --------------------------------------------------------------------------------
+class Schedule(str):
+    """A saved schedule's text, shown by its length in Hypothesis' falsifying examples."""
+
+    def __repr__(self) -> str:
+        return f"<schedule, {len(self)} characters>"
+
+
 @pytest.fixture(scope="module")
 def schedule_text(tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("source")
     r = CliRunner().invoke(cli, [*SCHEDULE_SOURCE, "--save-failing", str(d)], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    return sorted(d.glob("*.json"))[0].read_text()
+    return Schedule(sorted(d.glob("*.json"))[0].read_text())
 
 
 def build_sandbox(root: Path, schedule: str) -> None:
