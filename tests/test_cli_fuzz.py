@@ -102,6 +102,7 @@ OPTIONS: dict[str, dict[str, list[str] | None]] = {
     "validate": {},
     "import": {"--output": OUT_FILES, "--items": ["process_items=3", "x=1", "=", "process_items=-1", "a"]},
     "list": {},
+    "init": {"--from": WORKFLOWS, "--template": ["fanin", "x", ""], "--items": ["process_items=3", "x"], "--lenient": None},
     "audit": {
         "--versions": ["pre", "head", "pre,fix", "x", ","],
         "--replicas": LISTS,
@@ -126,7 +127,7 @@ CAPS = {
     "audit": ["--runs", "2", "--jobs", "1", "--versions", "pre,head", "--replicas", "1"],
 }
 POSITIONAL = {"run": SCENARIOS, "matrix": SCENARIOS, "explore": SCENARIOS, "check": SCENARIOS, "validate": SCENARIOS,
-              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": [],
+              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": [], "init": ["new.yaml", *OUT_FILES],
               "audit": WORKFLOWS}  # fmt: skip
 
 
