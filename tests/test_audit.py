@@ -150,4 +150,4 @@ def test_every_cell_of_the_json_is_a_result_object_of_the_common_schema():
     result = {"$ref": "#/$defs/result", "$defs": schema["$defs"]}
     for cell in cells:
         jsonschema.validate(cell, result)
-        assert cell["command"] == "audit"
+        assert cell["command"] == "matrix"
