@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
+from racesim.models.guards import HEAD_SWITCHES, NAMED_SETS, OPTIONAL_SWITCHES, Guards
+
 ATTUNE_REPO = "https://github.com/AndroxxTraxxon/attune"
 VERSIONS = ("pre", "fix", "f93", "head")
 # version -> (label used in reports, full commit sha)
@@ -390,14 +392,14 @@ STEPS: tuple[Step, ...] = (
     Step("S2", "scheduler", "PRE/FIX: read the action (a workflow action starts a nested workflow). F93/HEAD: compare-and-set requested -> scheduling, then read the action.",
          (SCHEDULER, CLAIM), {"pre": _all(_s(SCHED, 211, 227)), "fix": _all(_s(SCHED, 193, 209)),
                               "f93": _all(_s(SCHED, 286, 300), _s(SCHED, 324, 344), _s(SCHED, 549, 613)),
-                              "head": _all(_s(SCHED, 614, 636), _s(SCHED, 648, 668), _s(SCHED, 900, 976))},
+                              "head": _all(_s(SCHED, 613, 626), _s(SCHED, 648, 668), _s(SCHED, 900, 976))},
          "A losing claim re-reads the row and requeues while the winner is still `scheduling`."),
     Step("S3", "scheduler", "Pick a worker round-robin. F93/HEAD: then compare-and-set scheduling -> scheduled with the worker.",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 230)), "fix": _all(_s(SCHED, 212)),
                         "f93": _all(_s(SCHED, 444, 514)), "head": _all(_s(SCHED, 776, 858))}),
     Step("S4", "scheduler", "PRE/FIX: write status scheduled from the snapshot, no precondition. F93/HEAD: publish to the worker (revert to requested if that fails).",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 238, 242)), "fix": _all(_s(SCHED, 237, 241)),
-                        "f93": _all(_s(SCHED, 517, 538)), "head": _all(_s(SCHED, 862, 885))}),
+                        "f93": _all(_s(SCHED, 517, 538)), "head": _all(_s(SCHED, 862, 889))}),
     Step("S5", "scheduler", "PRE/FIX: publish the dispatch to the chosen worker's queue.",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 245, 253), _s(SCHED, 1549, 1584)),
                         "fix": _all(_s(SCHED, 244, 252), _s(SCHED, 1628, 1663))}),
@@ -456,6 +458,21 @@ def version_for(guards_name: str) -> str | None:
         return None
     ablated = any(part.strip().startswith(("no-", "no_")) for part in rest.split("+") if part)
     return None if ablated else version
+
+
+def version_of(guards: Guards) -> str:
+    """The version whose attune lines best describe a run under ``guards``: an exact version
+    switch set maps to itself; an ablation maps to the version it was cut from (any HEAD-only
+    switch -> ``head``, the lock -> ``f93``, a Layer -> ``fix``, nothing -> ``pre``)."""
+    on = set(guards.switches) - set(OPTIONAL_SWITCHES)
+    for version in VERSIONS:
+        if on == set(NAMED_SETS[version]):
+            return version
+    if on & (set(HEAD_SWITCHES) | {"release_one"}):
+        return "head"
+    if guards.lock or guards.dedupe or guards.claim:
+        return "f93"
+    return "fix" if guards.layer1 or guards.layer2 else "pre"
 
 
 def step(label: str) -> Step:
