@@ -6,7 +6,9 @@ benchmarks/explore_bench.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from racesim.engine.runner import RunResult, execute, run_one
 from racesim.scenarios.loader import Scenario
@@ -31,24 +33,52 @@ def estimate_length(config: RunConfig) -> int:
     return run_scheduled(config, 0, DFS(preemption_bound=0)).output.steps
 
 
+class CountingSource(ChoiceSource):
+    """A choice source that counts the coin flips it samples from the seed (a coin of
+    probability strictly between 0 and 1): what a DFS run did not enumerate."""
+
+    __slots__ = ("sampled",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sampled = 0
+
+    def chance(self, probability: float) -> bool:
+        if 0.0 < probability < 1.0:
+            self.sampled += 1
+        return super().chance(probability)
+
+
 def explore_dfs(
     config: RunConfig,
     seed: int,
     preemption_bound: int | None,
     max_schedules: int,
     por: bool = True,
-    on_schedule=None,
-    is_failing=None,
+    on_schedule: Callable[[RunResult], None] | None = None,
+    is_failing: Callable[[RunResult], bool] | None = None,
     stop_at_first: bool = True,
 ) -> SearchResult:
+    """Preemption-bounded DFS over ``config``'s schedules. Coins (faults, random outcomes)
+    are not enumerated: each run draws them from ``seed``, and ``sampled_coins`` in the
+    result counts them, so a caller never claims that a sampled search proved anything."""
+    sampled: dict[int, int] = {}
+
+    def run(sched: DFS) -> RunResult:
+        source = CountingSource(seed, config.timing, timed=sched.timed, record=True)
+        result = execute(config, sched, source)
+        sampled[id(result)] = source.sampled
+        return result
+
     return search(
-        lambda sched: run_scheduled(config, seed, sched),
+        run,
         preemption_bound,
         max_schedules,
         por=por,
         is_failing=is_failing or failing_check(None),
         on_schedule=on_schedule,
         stop_at_first=stop_at_first,
+        coins_of=lambda r: sampled.pop(id(r), 0),
     )
 
 
