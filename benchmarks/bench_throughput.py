@@ -47,7 +47,7 @@ def sequential_run(scenario, guards: Guards) -> int:
     waits += [None, None]
     for w in range(1, dep.workers + 1):
         consumer_queue[f"w{w}"] = worker_queue(w)
-        actors.append(worker_slot(f"w{w}"))
+        actors.append(worker_slot(f"w{w}", worker_queue(w)))
         waits.append(None)
     results: list[object] = [None] * len(actors)
     started = [False] * len(actors)

@@ -16,7 +16,6 @@ each finding either ``0`` (no run shows it) or ``some`` (at least one run shows 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,17 +61,6 @@ class ExpectResult:
         d = self.summary.deployment
         where = f"replicas={d.replicas} listeners={d.listeners} faults={self.summary.faults.label()}"
         return f"{self.scenario} [{self.summary.guards}] {where}"
-
-    def replay_command(self) -> str:
-        """The command that reproduces the first run contradicting the expectation."""
-        d = self.summary.deployment
-        base = self.base_deployment or d
-        extra = "".join(f" --{k} {getattr(d, k)}" for k in ("prefetch", "workers") if getattr(d, k) != getattr(base, k))
-        return (
-            f"racesim run {shlex.quote(self.scenario_ref or self.summary.scenario)} --guards {self.summary.guards} "
-            f"--replicas {d.replicas} --listeners {d.listeners}{extra} --faults {self.summary.faults.label()} "
-            f"--seed {self.first_seed()} --runs 1 --trace"
-        )
 
     def first_seed(self) -> int:
         return self.failing_seed if self.failing_seed is not None else self.summary.seed

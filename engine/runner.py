@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from racesim.models.guards import Guards
 from racesim.scenarios.loader import Scenario
-from racesim.sim.checkers import Verdict, check
+from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
 from racesim.sim.schedulers import STRATEGIES
 from racesim.sim.schedulers.base import Strategy
-from racesim.sim.trace import digest
+from racesim.sim.trace import SWEEP_DIGEST_START, run_digest, sweep_step
 from racesim.sim.world import RunOutput, World
 
 
@@ -32,6 +32,8 @@ def config_for(
         faults=scenario.faults if faults is None else faults,
         outcomes=scenario.outcomes,
         workflow_ref=scenario.workflow_ref,
+        load=scenario.load,
+        recovery=scenario.recovery,
     )
 
 
@@ -71,7 +73,22 @@ def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource) -> RunR
     """The one driver: one run of ``config`` under ``strategy``, every choice from ``source``.
     Sweeps, replay, search and shrinking all come through here."""
     output = World(config, strategy, source).run()
-    return RunResult(source.seed, output, verdict_of(output), digest(output.records))
+    verdict = verdict_of(output)
+    return RunResult(source.seed, output, verdict, digest_of(output, verdict))
+
+
+def digest_of(output: RunOutput, verdict: Verdict) -> str:
+    """The run's digest (``sim.trace.run_digest``): its schedule, clock and verdict."""
+    key = (
+        verdict.duplicate_dispatches,
+        tuple(sorted((t, s.duplicate_dispatches, s.max_dispatches) for t, s in verdict.by_task.items())),
+        verdict.missed_dispatches,
+        verdict.stuck_workflows,
+        verdict.lost_updates,
+        verdict.wrong_outcomes,
+        verdict.workflow_status,
+    )
+    return run_digest(output.schedule, output.end_time, output.livelock, key)
 
 
 def run_with(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSource) -> RunResult:
@@ -80,17 +97,25 @@ def run_with(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSo
 
 
 def verdict_of(output: RunOutput) -> Verdict:
+    """Each workflow execution checked on its own (load: many share one deployment)."""
     db = output.db
-    workflow = db.workflows[output.workflow_id]
-    return check(
-        output.config.graph,
-        workflow,
-        db.workflow_children(output.workflow_id),
-        output.dispatched,
-        output.completions_published,
-        output.livelock,
-        output.faults_fired,
-    )
+    verdicts = {
+        w: check(
+            output.config.graph,
+            db.workflows[w],
+            db.workflow_children(w),
+            output.dispatched,
+            output.completions_published,
+            output.livelock,
+            output.faults_fired,
+            output.config.guards.handled,
+        )
+        for w in sorted(db.workflows)
+    }
+    return merge(verdicts)
+
+
+_EXECUTION_PREFIX = re.compile(r"^W\d+: ")  # findings under load name their execution
 
 
 @dataclass(slots=True)
@@ -124,12 +149,12 @@ class Summary:
     stuck_reasons: dict[str, int] = field(default_factory=dict)
     by_task: dict[str, TaskSummary] = field(default_factory=dict)
     dispatch_histogram: dict[str, dict[int, int]] = field(default_factory=dict)
-    run_digests: list[str] = field(default_factory=list)
+    digest_chain: bytes = SWEEP_DIGEST_START  # run digests chained in seed order (sim.trace.sweep_step)
     events: int = 0
 
     def add(self, r: RunResult) -> None:
         v = r.verdict
-        self.run_digests.append(r.digest)
+        self.digest_chain = sweep_step(self.digest_chain, r.digest)
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
@@ -143,7 +168,7 @@ class Summary:
         for finding in v.findings():
             self.first_seed.setdefault(finding, r.seed)
         for reason in v.stuck_reasons:
-            kind = reason.split(":")[0]
+            kind = _EXECUTION_PREFIX.sub("", reason).split(":")[0]
             self.stuck_reasons[kind] = self.stuck_reasons.get(kind, 0) + 1
         for task, stats in v.by_task.items():
             ts = self.by_task.setdefault(task, TaskSummary())
@@ -177,7 +202,8 @@ class Summary:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256("".join(self.run_digests).encode()).hexdigest()
+        """The sweep's digest: every run's digest chained in seed order, in constant memory."""
+        return self.digest_chain.hex()
 
     def to_json(self) -> dict:
         """The foundation's fields, in this order, plus ``by_task``."""

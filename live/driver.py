@@ -307,7 +307,7 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
             feed = _feeder(run.local[consumer], f"worker{w}.mq", worker_queue(w))
             spawn(f"worker{w}.feed", feed, {f"worker{w}.mq": (worker_queue(w), 0, True)})
             for slot in range(dep.worker_slots):
-                spawn(f"worker{w}.slot{slot}", worker_slot(consumer, worker_queue(w)))
+                spawn(f"worker{w}.slot{slot}", worker_slot(consumer, worker_queue(w), guards))
         for e in range(dep.replicas):
             requests = f"exec{e}.requests"
             spawn(f"exec{e}.scheduler", execution_scheduler(guards, requests), {requests: (REQUESTS_QUEUE, dep.prefetch, False)})
@@ -401,7 +401,9 @@ def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
             raise RuntimeError(f"live run {run.tag}: the workflow was never started ({'; '.join(run.errors)})")
         we, children = pg_store.read_workflow(admin, row[0])
         run.children = children
-        return check(run.config.graph, we, children, list(run.dispatched), list(run.completions), livelock)
+        return check(
+            run.config.graph, we, children, list(run.dispatched), list(run.completions), livelock, None, run.config.guards.handled
+        )
     finally:
         admin.execute("SET search_path TO DEFAULT")
 

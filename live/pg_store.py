@@ -18,8 +18,8 @@ from psycopg.types.json import Jsonb
 from racesim.models import ops
 from racesim.models.graph import Graph, Node, Transition
 from racesim.models.ops import StoreError
-from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
-from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
+from racesim.models.rows import ChildRows, ExecRow, WorkflowRow, WorkflowTask
+from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, RECOVERY_TERMINAL, REQUESTED, WORKFLOW_TERMINAL
 
 
 def _in(statuses: tuple[str, ...]) -> str:
@@ -44,7 +44,7 @@ SQL = {
     # completed/failed names are filtered out in memory afterwards.
     "running": "SELECT workflow_task->>'task_name' FROM execution "
     f"WHERE workflow_task->>'workflow_execution' = %s::text AND status NOT IN {_in(FINISHED)}",
-    "children": "SELECT id FROM execution WHERE parent = %s ORDER BY id",
+    "children": f"SELECT {_EXEC_COLUMNS} FROM execution WHERE parent = %s ORDER BY id",
     "item_rows": f"SELECT (workflow_task->>'task_index')::int FROM execution WHERE {_SIBLINGS} ORDER BY id",
 }
 
@@ -63,6 +63,7 @@ def task_json(wt: WorkflowTask | None) -> Jsonb | None:
             "task_name": wt.task_name,
             "task_index": wt.task_index,
             "triggered_by": wt.triggered_by,
+            "retry_count": wt.retry_count,
         }
     )
 
@@ -70,7 +71,13 @@ def task_json(wt: WorkflowTask | None) -> Jsonb | None:
 def task_from(data: dict | None) -> WorkflowTask | None:
     if data is None:
         return None
-    return WorkflowTask(int(data["workflow_execution"]), data["task_name"], data.get("task_index"), data.get("triggered_by"))
+    return WorkflowTask(
+        int(data["workflow_execution"]),
+        data["task_name"],
+        data.get("task_index"),
+        data.get("triggered_by"),
+        int(data.get("retry_count") or 0),
+    )
 
 
 def exec_row(r: tuple) -> ExecRow:
@@ -245,8 +252,48 @@ class PgStore:
         rows = self.conn.execute(SQL["running"], (str(op.workflow_execution),)).fetchall()
         return sum(1 for (name,) in rows if name not in decided)
 
-    def read_children(self, op: ops.ReadChildren) -> tuple[int, ...]:
-        return tuple(r[0] for r in self.conn.execute(SQL["children"], (op.parent,)).fetchall())
+    def read_children(self, op: ops.ReadChildren) -> ChildRows:
+        return ChildRows(exec_row(r) for r in self.conn.execute(SQL["children"], (op.parent,)).fetchall())
+
+    # ---- HEAD recovery scans (models/recovery.py); workers here never stop beating, so a
+    # running row is dead only when its worker id is unknown ----------------------------------
+    def recovery_scan(self, op: ops.RecoveryScan) -> tuple[tuple[tuple[int, str], ...], bool]:
+        workers = list(self.workers)
+        old = "extract(epoch FROM (clock_timestamp() - updated)) > %(age)s"
+        dead = "(worker IS NULL OR NOT (worker = ANY(%(workers)s)))"
+        where = {
+            "timeout": f"status = 'scheduled' AND {old}",
+            "dead_worker": "status = 'running' AND worker IS NOT NULL AND NOT (worker = ANY(%(workers)s))",
+            "supervisor": f"{old} AND (status IN ('requested', 'scheduling', 'scheduled', 'canceling') "
+            f"OR (status = 'running' AND {dead}))",
+        }[op.rule]
+        params = {"age": op.age, "workers": workers, "limit": op.limit}
+        rows = self.conn.execute(f"SELECT id, status FROM execution WHERE {where} ORDER BY id LIMIT %(limit)s", params)
+        found = tuple((int(r[0]), str(r[1])) for r in rows.fetchall())
+        still_open = self._one(
+            f"SELECT EXISTS (SELECT 1 FROM execution WHERE workflow_task IS NOT NULL AND status NOT IN {_in(RECOVERY_TERMINAL)}) "
+            f"OR EXISTS (SELECT 1 FROM workflow_execution WHERE status NOT IN {_in(WORKFLOW_TERMINAL)})"
+        )
+        return found, bool(still_open and still_open[0])
+
+    def stale_workflows(self, op: ops.StaleWorkflows) -> tuple[tuple[int, int, str, bool], ...]:
+        terminal = _in(RECOVERY_TERMINAL)
+        rows = self.conn.execute(
+            "SELECT wf.id, wf.execution, p.status, "
+            f"EXISTS (SELECT 1 FROM execution c WHERE c.parent = p.id AND c.status NOT IN {terminal}), "
+            f"EXISTS (SELECT 1 FROM execution c WHERE c.parent = p.id AND c.status IN {terminal} AND c.status != 'completed') "
+            "FROM workflow_execution wf JOIN execution p ON p.id = wf.execution "
+            f"WHERE wf.status NOT IN {_in(WORKFLOW_TERMINAL)} "
+            "AND extract(epoch FROM (clock_timestamp() - wf.updated)) > %s ORDER BY wf.id LIMIT %s",
+            (op.age, op.limit),
+        ).fetchall()
+        out: list[tuple[int, int, str, bool]] = []
+        for w, execution, status, open_child, failed_child in rows:
+            if status in RECOVERY_TERMINAL:
+                out.append((int(w), int(execution), str(status), False))
+            elif failed_child and not open_child:
+                out.append((int(w), int(execution), "failed", True))
+        return tuple(out)
 
     def read_item_rows(self, op: ops.ReadItemRows) -> tuple[int, ...]:
         rows = self.conn.execute(SQL["item_rows"], (str(op.workflow_execution), op.task_name)).fetchall()

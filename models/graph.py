@@ -44,6 +44,26 @@ class Transition:
     when: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A task's ``retry`` block (HEAD only acts on it, spec 9 and 10 H0)."""
+
+    count: int
+    delay: float = 0.0
+    backoff: str = "constant"  # constant | linear | exponential
+    max_delay: float | None = None
+
+    def delay_for(self, attempt: int) -> float:
+        """The sleep before retry number ``attempt`` (1 for the first retry)."""
+        if self.backoff == "linear":
+            delay = self.delay * attempt
+        elif self.backoff == "exponential":
+            delay = self.delay * 2 ** (attempt - 1)
+        else:
+            delay = self.delay
+        return delay if self.max_delay is None else min(delay, self.max_delay)
+
+
 @dataclass(slots=True)
 class Node:
     name: str
@@ -53,6 +73,7 @@ class Node:
     join: int | None = None
     transitions: tuple[Transition, ...] = ()
     inbound: tuple[str, ...] = ()
+    retry: Retry | None = None
 
 
 @dataclass(slots=True)

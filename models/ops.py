@@ -374,6 +374,39 @@ class Sleep(Op):
         return (self.seconds,)
 
 
+# ---- HEAD recovery actors (spec 3.4 and 10) -------------------------------------------------
+@dataclass(slots=True)
+class RecoveryScan(Op):
+    """One recovery rule's candidate rows, oldest first, at most ``limit``:
+    ``timeout`` = scheduled and not updated for ``age`` s; ``dead_worker`` = running on a
+    worker that is missing or whose heartbeat is older than ``heartbeat_age`` s;
+    ``supervisor`` = requested/scheduling/scheduled/canceling, or running on a worker that
+    is missing or silent for ``heartbeat_age`` s, and not updated for ``age`` s.
+    Returns ((id, status), ...) and whether any row or workflow is still open."""
+
+    rule: str
+    age: float
+    limit: int
+    heartbeat_age: float = 0.0
+
+    def args(self) -> tuple:
+        return (self.rule, self.age, self.limit)
+
+
+@dataclass(slots=True)
+class StaleWorkflows(Op):
+    """The supervisor's workflow rule: running workflows not updated for ``age`` s whose
+    children (by parent) are all terminal, abandoned included, with at least one
+    failed/cancelled/timeout/abandoned child -> (W, execution, "failed", True); and
+    non-terminal workflows whose own execution is terminal -> (W, execution, its status, False)."""
+
+    age: float
+    limit: int
+
+    def args(self) -> tuple:
+        return (self.age, self.limit)
+
+
 # ---- the op catalogue --------------------------------------------------------------------
 # Everything racesim knows about an op kind lives in its one entry below: the store method
 # that executes it, its lane, whether it writes shared state, whether its result feeds a
@@ -553,9 +586,9 @@ CATALOGUE: dict[type[Op], OpKind] = dict([
     _kind(CountRunning, "db", "count unfinished child rows outside the completed and failed lists",
           lambda op, rows: _r(("rows", op.workflow_execution)),
           lambda a, res, rows: _r(("rows", a[0])), handler="count_running"),
-    _kind(ReadChildren, "db", "read every child of the workflow's execution (result map)",
+    _kind(ReadChildren, "db", "read every child row of the workflow's execution (result map; HEAD reconciles from it)",
           lambda op, rows: _r(("children", op.parent)),
-          lambda a, res, rows: _r(("children", a[0])), handler="read_children"),
+          lambda a, res, rows: _r(("children", a[0])), handler="read_children", decisive=True),
     # static data
     _kind(ReadAction, "db", "read an action by ref", _nothing, _nothing, handler="read_action"),
     _kind(ReadDefinition, "db", "read the workflow definition (parameter defaults)", _nothing, _nothing,
@@ -601,6 +634,11 @@ CATALOGUE: dict[type[Op], OpKind] = dict([
     # inside the actor
     _kind(RunAction, "local", "run the action (the task's duration)", _nothing, _nothing),
     _kind(Sleep, "local", "sleep inside the handler", _nothing, _nothing),
+    # HEAD recovery scans read every row; declared as touching everything (never reordered)
+    _kind(RecoveryScan, "db", "a recovery actor's scan for stale rows (timeout, dead worker, supervisor)",
+          _everything, _everything, handler="recovery_scan"),
+    _kind(StaleWorkflows, "db", "the supervisor's scan for workflows to fail or to align with their execution",
+          _everything, _everything, handler="stale_workflows"),
 ])
 # fmt: on
 

@@ -14,6 +14,7 @@ class WorkflowTask(NamedTuple):
     task_name: str
     task_index: int | None = None  # 0-based item index; None for a plain task
     triggered_by: str | None = None
+    retry_count: int = 0  # HEAD H0: 0 for the first attempt, n for the n-th retry
 
 
 class ExecRow(NamedTuple):
@@ -40,6 +41,7 @@ class WorkflowRow(NamedTuple):
     variables: tuple[tuple[str, object], ...] = ()
     error_message: str | None = None
     task_graph: object = None  # the graph snapshot taken at workflow start (spec 2.3)
+    updated: float = 0.0  # last write (the HEAD supervisor's workflow rule ages on it)
 
 
 # Message kinds on the race path (spec 2.5). Queue names follow attune's.
@@ -66,6 +68,14 @@ class Message(NamedTuple):
     def summary(self) -> str:
         extra = f":{self.status}" if self.status else ""
         return f"{self.kind}#{self.execution_id}{extra}"
+
+
+class ChildRows(tuple):
+    """P9/H12's answer: the rows whose parent is the workflow's execution, oldest first.
+
+    A tuple subclass so the trace can summarise it as the ids alone (``sim.trace``)."""
+
+    __slots__ = ()
 
 
 class Delivery(NamedTuple):

@@ -22,3 +22,7 @@ ITEM_FAILED = (FAILED, TIMEOUT)
 HAS_RESULT = (COMPLETED, FAILED, TIMEOUT)
 # Workflow-execution statuses at which an advance returns at once (P3; H5 omits cancelled).
 WORKFLOW_TERMINAL = (COMPLETED, FAILED, CANCELLED)
+# HEAD's cancellation checks (H7, worker pre-check).
+CANCELED_OR_CANCELING = (CANCELING, CANCELLED)
+# What HEAD's reconciliation and recovery loops count as terminal (abandoned included).
+RECOVERY_TERMINAL = (COMPLETED, FAILED, TIMEOUT, CANCELLED, ABANDONED)

@@ -57,6 +57,7 @@ W_EXEC = "crates/worker/src/executor.rs"
 TIMEOUT = "crates/executor/src/timeout_monitor.rs"
 SUPERVISOR = "crates/supervisor/src/main.rs"
 DEAD_LETTER = "crates/executor/src/dead_letter_handler.rs"
+MAINT = "crates/common/src/repositories/maintenance.rs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,13 +278,13 @@ STEPS: tuple[Step, ...] = (
     Step("H6", "advance", "Read the workflow's own execution row inside the transaction.",
          (ADV,), {"f93": _all(_s(SCHED, 1916, 1925)), "head": _all(_s(SCHED, 3086, 3095))}),
     Step("H7", "advance", "Cancellation halt: if the workflow, its execution or X is canceling/cancelled, stop (finalising a cancelled workflow with nothing running).",
-         (), {"f93": _all(_s(SCHED, 1931, 1976), _s(SCHED, 2436, 2451)),
+         (ADV,), {"f93": _all(_s(SCHED, 1931, 1976), _s(SCHED, 2436, 2451)),
                   "head": _all(_s(SCHED, 3101, 3149), _s(SCHED, 3719, 3734))},
          "Present since f93e922, not HEAD-only."),
     Step("H13", "advance", "Reconcile the completed and failed lists from the latest attempt of every child row (failures with a dispatched successor count as handled).",
-         (), {"head": _all(_s(SCHED, 3375, 3391), _s(SCHED, 255, 355))}),
+         (ADV, "racesim.models.advance:reconcile"), {"head": _all(_s(SCHED, 3375, 3391), _s(SCHED, 255, 355))}),
     Step("H15", "advance", "Failure handled: X did not succeed but some successor was admitted, so T moves from the failed to the completed list.",
-         (), {"head": _all(_s(SCHED, 3538, 3543))}),
+         (ADV,), {"head": _all(_s(SCHED, 3538, 3543))}),
     Step("H20", "advance", "COMMIT (or ROLLBACK when the advance failed).",
          (ADV_WRAP,), {"f93": _all(_s(SCHED, 1833, 1853)), "head": _all(_s(SCHED, 2954, 3006))},
          "A failing COMMIT returns at once, without an explicit ROLLBACK."),
@@ -291,11 +292,12 @@ STEPS: tuple[Step, ...] = (
          (ADV_WRAP,), {"f93": _all(_s(SCHED, 1837, 1839)), "head": _all(_s(SCHED, 2958, 2992))},
          "HEAD re-reads each queued child for its workflow log first (2958-2984), then publishes requests, then the synthetic completion."),
     Step("H22", "advance", "Release the advisory lock and return the connection.",
-         (ADV_WRAP,), {"f93": _all(_s(SCHED, 1856, 1859)), "head": _all(_s(SCHED, 3009, 3012))}),
+         (ADV_WRAP,), {"f93": _all(_s(SCHED, 1856, 1859)), "head": _all(_s(SCHED, 3009, 3012), _s(SCHED, 3019, 3030))},
+         "HEAD re-reads the workflow row after unlocking, to log its final status (3019-3030)."),
     Step("H0", "listener", "Retry hook before the advance: insert a retry row for a failed/timed-out task with a retry block, sleep the backoff in the handler, publish it, skip the advance.",
-         (), {"head": _all(_s(LISTENER, 189, 207), _s(SCHED, 1793, 1927))}),
+         ("racesim.models.listener:retry_hook", LISTEN), {"head": _all(_s(LISTENER, 189, 207), _s(SCHED, 1793, 1927))}),
     Step("H1", "advance", "Read the workflow's execution and action for the workflow log (outside the lock).",
-         (), {"head": _all(_s(SCHED, 2904, 2935))}),
+         (ADV_WRAP,), {"head": _all(_s(SCHED, 2904, 2935))}),
     # ---- DISPATCH(N) (spec 3.3) ------------------------------------------------------
     Step("D1", "dispatch", "A target without an action returns success having created nothing.",
          (DISPATCH,), {"pre": _all(_s(SCHED, 419, 428)), "fix": _all(_s(SCHED, 424, 433)),
@@ -347,7 +349,7 @@ STEPS: tuple[Step, ...] = (
          (WORKER_SLOT,), {"pre": _all(_s(W_SERVICE, 741, 786)), "fix": _all(_s(W_SERVICE, 741, 786)),
                           "f93": _all(_s(W_SERVICE, 857, 907)), "head": _all(_s(W_SERVICE, 1171, 1222))}),
     Step("W2", "worker", "Pre-check: skip a row already canceling/cancelled (canceling: announce cancelled without writing it).",
-         (), {"f93": _all(_s(W_SERVICE, 970, 1004)), "head": _all(_s(W_SERVICE, 1285, 1319))},
+         (RUN,), {"f93": _all(_s(W_SERVICE, 970, 1004)), "head": _all(_s(W_SERVICE, 1285, 1319))},
          "Present since f93e922; the spec calls it HEAD-only."),
     Step("W3", "worker", "Read the row and publish ExecutionStatusChanged(running); a publish failure is only logged.",
          (RUN,), {"pre": _all(_s(W_SERVICE, 825, 837), _s(W_SERVICE, 916, 963)),
@@ -408,6 +410,19 @@ STEPS: tuple[Step, ...] = (
                     "f93": _all(_s(SCHED, 622, 771), _s(SCHED, 774, 850)),
                     "head": _all(_s(SCHED, 985, 1183), _s(SCHED, 1186, 1265))},
          "An entry dispatch error aborts the remaining entries in attune; racesim's starter continues with the next."),
+    # ---- HEAD recovery actors (spec 3.4 and 10; optional: head+recovery) ---------------
+    Step("R0", "recovery", "Timeout monitor: wait one check interval (60 s) between passes, on every replica.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 71, 100))},
+         "attune's interval ticks once at start; racesim starts with the wait (a pass at t = 0 finds nothing stale)."),
+    Step("R1", "recovery", "Timeout monitor: rows scheduled and not updated for 300 s -> compare-and-set to failed, then publish a completion.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 102, 240))}),
+    Step("R2", "recovery", "Dead-worker reconciliation: running rows on a missing/inactive worker or one silent for 90 s -> CAS running to abandoned, publish a completion.",
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 243, 300))}),
+    Step("R3", "recovery", "Supervisor: rows non-terminal (or running on a dead or null worker) and not updated for 2 h -> abandoned (canceling -> cancelled), publish a completion.",
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 705, 770), _s(MAINT, 336, 362))},
+         "The null-worker clause matches every workflow's own execution, written only at completion."),
+    Step("R4", "recovery", "Supervisor workflow rule: copy a terminal parent status onto a stale workflow; fail a stale workflow whose children are all terminal with one failed/abandoned, and publish its completion.",
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 676, 700), _s(MAINT, 599, 681))}),
 )
 # fmt: on
 
@@ -423,6 +438,18 @@ def normalise_version(version: str) -> str:
     if v in VERSION_ALIASES:
         return VERSION_ALIASES[v]
     raise ValueError(f"unknown version {version!r} (choose from: {', '.join(VERSIONS)})")
+
+
+def version_for(guards_name: str) -> str | None:
+    """The attune version a guard-set name reproduces (``head+recovery`` -> ``head``), or None
+    for a set that is not a released version (``layer1``, ``lock+dedupe``, ``head+no-reconcile``)."""
+    base, _, rest = guards_name.strip().lower().partition("+")
+    try:
+        version = normalise_version(base)
+    except ValueError:
+        return None
+    ablated = any(part.strip().startswith(("no-", "no_")) for part in rest.split("+") if part)
+    return None if ablated else version
 
 
 def step(label: str) -> Step:
@@ -460,11 +487,14 @@ def _resolve(target: str) -> tuple[Path, list[str], int]:
 
 
 def _label_line(label: str, lines: list[str], first: int) -> int | None:
-    """First line of the function body that names the label (in a string or a comment)."""
+    """The function-body line that performs the step: the first op yielded with the label as a
+    string, else the first line naming it (a comment such as ``# P11a``)."""
+    quoted = re.compile(f"\"{re.escape(label)}\"|'{re.escape(label)}'")
     token = re.compile(r"(?<![A-Za-z0-9_'])" + re.escape(label) + r"(?![A-Za-z0-9_'])")
-    for offset, text in enumerate(lines):
-        if offset and token.search(text):
-            return first + offset
+    for pattern in (quoted, token):
+        for offset, text in enumerate(lines):
+            if offset and pattern.search(text):
+                return first + offset
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
+from racesim.models.guards import Guards
 from racesim.models.ops import Consume, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
 from racesim.models.rows import (
     COMPLETED_QUEUE,
@@ -13,17 +14,29 @@ from racesim.models.rows import (
     Delivery,
     Message,
 )
-from racesim.models.statuses import COMPLETED, FAILED, RUNNING
+from racesim.models.statuses import CANCELING, CANCELLED, COMPLETED, FAILED, RUNNING
+
+NO_GUARDS = Guards()
 
 
-def worker_slot(consumer: str, queue: str) -> Generator:
+def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Generator:
     """One concurrency permit of a worker. Its consumer acks on delivery, before the run."""
     while True:
         delivery: Delivery = yield Consume("W1", consumer, queue)
-        yield from run_execution(delivery.message.execution_id)
+        yield from run_execution(delivery.message.execution_id, guards.precheck)
 
 
-def run_execution(eid: int) -> Generator:
+def run_execution(eid: int, precheck: bool = False) -> Generator:
+    if precheck:  # HEAD 3.1 step 2 (spec 10)
+        row = yield ReadExecution("W2", eid)
+        if row.status == CANCELLED:
+            return  # skipped silently
+        if row.status == CANCELING:
+            # Reported as cancelled, but nothing is written: the row stays canceling.
+            yield from _publish_quietly("W2", STATUS_QUEUE, Message(STATUS_CHANGED, eid, CANCELLED))
+            yield from _publish_quietly("W2", COMPLETED_QUEUE, Message(EXECUTION_COMPLETED, eid, CANCELLED))
+            return
+        # Any other status (failed, abandoned included) runs, and its terminal write overwrites the row.
     yield ReadExecution("W3", eid)
     yield from _publish_quietly("W3", STATUS_QUEUE, Message(STATUS_CHANGED, eid, RUNNING))
     yield SetExecutionStatus("W4", eid, RUNNING)

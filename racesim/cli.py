@@ -9,17 +9,18 @@ from typing import Any, NoReturn
 
 import click
 
-from racesim.commands import check, explore, live, run, scenario
+from racesim.commands import audit, check, explore, init, live, run, scenario
 from racesim.engine.parallel import ClusterError
-from racesim.options import InputError
+from racesim.options import InputError, set_invocation
 
 
 class RacesimGroup(click.Group):
     """The group whose ``main`` turns every bad-input error into one line and exit 2, for the
     installed script and for in-process callers (click's CliRunner) alike."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> NoReturn:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
         extra.pop("standalone_mode", None)
+        set_invocation(list(sys.argv[1:] if args is None else args))
         try:
             code = super().main(args, prog_name or "racesim", standalone_mode=False, **extra)
         except InputError as exc:
@@ -66,7 +67,7 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for _module in (run, scenario, explore, check, live):
+for _module in (run, scenario, explore, check, live, audit, init):
     for _command in _module.commands:
         cli.add_command(_command)
 

@@ -14,14 +14,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
-from racesim.scenarios.schema import DEPLOYMENT_LIMITS
 from racesim.sim import output
-from racesim.sim.config import FAULTS, Deployment, Faults
+from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
 
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
 _SWITCH_NAMES = ", ".join(s.replace("_", "-") for s in SWITCHES)
+VERSION_HELP = (
+    "attune version to model: pre (b54aa3e), fix (7438f92), f93 (f93e922), head (9206d41); "
+    "same grammar as --guards (head+recovery, head+no-reconcile) and overrides it."
+)
 GUARD_HELP = f"Guard set: {', '.join(NAMED_SETS)}, or switches joined with '+' ({_SWITCH_NAMES})."
+
+
+_argv: list[str] = []  # this process's command line after "racesim", set by the CLI group
+
+
+def set_invocation(argv: list[str]) -> None:
+    _argv[:] = argv
+
+
+def invocation() -> str:
+    """The command line being run, shlex-quoted: the "this report" line of a report."""
+    from racesim.reports import reproduce
+
+    return reproduce.invocation(_argv)
 
 
 class InputError(Exception):
@@ -111,6 +128,7 @@ deployment_options = [
     click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1)."),
     click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10)."),
     click.option("--workers", type=int, help="Worker processes."),
+    click.option("--worker-slots", type=int, help="Concurrency permits per worker (attune: 10)."),
 ]
 
 
@@ -176,6 +194,35 @@ SEED_HELP = "First seed, 0 or more: run i uses seed S+i, and the same seed alway
 def seed_option(help: str = SEED_HELP + ".") -> Callable:
     """``--seed/-s``, shared by every command that runs seeded sweeps."""
     return click.option("--seed", "-s", type=SEED_TYPE, default=1, show_default=True, help=help)
+
+
+# The real stores, for every command that talks to them (live, calibrate).
+store_options = [
+    click.option(
+        "--postgres",
+        metavar="DSN",
+        default=None,
+        help="PostgreSQL connection string or URI (libpq); default: the PG* variables, then 127.0.0.1:5432 user postgres.",
+    ),
+    click.option(
+        "--amqp",
+        metavar="URL",
+        default=None,
+        help="RabbitMQ URL (amqp://user:password@host:port/vhost); default: $AMQP_URL, then guest@127.0.0.1:5672.",
+    ),
+]
+
+
+def _stores(postgres: str | None, amqp: str | None) -> tuple[str, str]:
+    """(DSN, AMQP URL) from the options, the environment, then localhost (racesim.live.connections)."""
+    try:
+        from racesim.live import connections
+    except ImportError as exc:
+        raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
+    try:
+        return connections.postgres_dsn(postgres), connections.amqp_url(amqp)
+    except connections.ConnectionSettingError as exc:
+        raise InputError(str(exc)) from None
 
 
 def with_options(options):

@@ -68,12 +68,13 @@ class ExpectItem(pytest.Item):
 
     def runtest(self) -> None:
         from racesim.engine.expectations import evaluate
+        from racesim.reports import reproduce
 
         opt = self.config.getoption
         one = replace(self.scenario, expect=[self.scenario.expect[self.index]])
         [result] = evaluate(one, opt("racesim_seed"), opt("racesim_runs"), opt("racesim_jobs"))
         if not result.ok:
-            lines = [*result.failures, f"first seed: {result.first_seed()}", f"replay: {result.replay_command()}"]
+            lines = [*result.failures, f"first seed: {result.first_seed()}", f"replay: {reproduce.for_expectation(result)}"]
             if result.entry.get("note"):
                 lines.append(f"note: {result.entry['note']}")
             raise ExpectationContradicted("\n".join(lines))

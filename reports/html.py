@@ -9,7 +9,6 @@ runs give byte-identical HTML.
 from __future__ import annotations
 
 import os
-import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from racesim.analysis.accesses import message_links, worker_dispatches
 from racesim.analysis.explain import explain
 from racesim.engine.runner import RunResult, Summary
 from racesim.models import ops
-from racesim.reports import words
+from racesim.reports import reproduce, words
 from racesim.reports.perfetto import actor_order
 from racesim.reports.terminal import duplicate_marks
 from racesim.sim import output
@@ -232,6 +231,7 @@ def run_view(result: RunResult, role: str, heading: str) -> RunView:
         ("wrong outcomes", str(v.wrong_outcomes)),
         ("events", str(len(evs))),
         ("end time", f"{result.output.end_time:.6f} s"),
+        *(("duplicate mechanism", m) for m in v.duplicate_mechanisms),
     ]
     data = [
         [i, round(evs[i].time, 9), evs[i].actor, evs[i].step, evs[i].op, [str(a) for a in evs[i].args], _result_text(evs[i])]
@@ -393,45 +393,17 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
     return {"tables": tables, "hists": hists}
 
 
-def _scenario_arg(command: str, fallback: str) -> str:
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
-        return fallback
-    if len(tokens) >= 3 and tokens[0] == "racesim" and tokens[1] in ("run", "matrix") and not tokens[2].startswith("-"):
-        return tokens[2]
-    return fallback
-
-
-def reproduce_command(result: RunResult, scenario_arg: str) -> str:
-    cfg = result.output.config
-    d = cfg.deployment
-    parts = [
-        "racesim",
-        "run",
-        scenario_arg,
-        "--guards",
-        cfg.guards.name,
-        "--seed",
-        str(result.seed),
-        "--runs",
-        "1",
-        "--trace",
-        "--replicas",
-        str(d.replicas),
-        "--listeners",
-        str(d.listeners),
-        "--prefetch",
-        str(d.prefetch),
-        "--workers",
-        str(d.workers),
-    ]
-    if cfg.faults.probabilities:
-        parts += ["--faults", cfg.faults.label()]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def context(*, title: str, command: str, summaries: list[Summary], failing: RunResult | None, contrast: RunResult | None) -> dict:
+def context(
+    *,
+    title: str,
+    command: str,
+    summaries: list[Summary],
+    failing: RunResult | None,
+    contrast: RunResult | None,
+    reproduce_with: dict[str, str | None] | None = None,
+) -> dict:
+    """``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
+    made with racesim.reports.reproduce (None: no single command reproduces it)."""
     header: list[tuple[str, str]] = []
     source = failing.output.config if failing is not None else None
     first = summaries[0] if summaries else None
@@ -459,10 +431,11 @@ def context(*, title: str, command: str, summaries: list[Summary], failing: RunR
         header.append(("sweep digest", summaries[0].digest))
     header.append(("racesim version", racesim.__version__))
     repro = [("this report", command)]
-    if failing is not None:
-        repro.append(("the failing run", reproduce_command(failing, _scenario_arg(command, scenario))))
-    if contrast is not None:
-        repro.append(("the contrast run", reproduce_command(contrast, _scenario_arg(command, scenario))))
+    given = reproduce_with or {}
+    for label, run in (("the failing run", failing), ("the contrast run", contrast)):
+        if run is not None:
+            line = given[label] if label in given else reproduce.for_run(run, scenario)
+            repro.append((label, line if line is not None else reproduce.SAVE_HINT))
     runs = []
     if failing is not None:
         runs.append(run_view(failing, "failing", f"failing run: guards {failing.output.config.guards.name}, seed {failing.seed}"))
@@ -493,8 +466,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(*, title: str, command: str, summaries: list[Summary], failing: RunResult | None, contrast: RunResult | None) -> str:
-    ctx = context(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
+def render(
+    *,
+    title: str,
+    command: str,
+    summaries: list[Summary],
+    failing: RunResult | None,
+    contrast: RunResult | None,
+    reproduce_with: dict[str, str | None] | None = None,
+) -> str:
+    ctx = context(
+        title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, reproduce_with=reproduce_with
+    )
     return _environment().get_template("report.html.j2").render(**ctx)
 
 
@@ -506,6 +489,14 @@ def write_report(
     summaries: list[Summary],
     failing: RunResult | None,
     contrast: RunResult | None,
+    reproduce_with: dict[str, str | None] | None = None,
 ) -> output.Target:
-    html = render(title=title, command=command, summaries=list(summaries or []), failing=failing, contrast=contrast)
+    html = render(
+        title=title,
+        command=command,
+        summaries=list(summaries or []),
+        failing=failing,
+        contrast=contrast,
+        reproduce_with=reproduce_with,
+    )
     return output.write_text(path, html)

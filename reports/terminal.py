@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from racesim.engine.runner import RunResult, Summary
 from racesim.sim.trace import Event, events
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 
 def summary_table(summaries: list[Summary], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "guards",
-        "runs",
-        "runs w/ dup",
-        "dup dispatches",
-        "dups by task",
-        "max/task",
-        "missed",
-        "stuck",
-        "lost upd",
-        "wrong",
-        "first failing seed",
-    ):
-        table.add_column(col, justify="left" if col in ("guards", "dups by task") else "right")
+    # Eight short columns, none narrower than its header's longest word, the checkers other
+    # than duplicates in one "other" cell: at 80 columns eleven columns collapsed to "gua...".
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for col in ("guards", "runs", "runs w/ dup", "dups", "dups by task", "max per task", "other", "1st failing seed"):
+        width = max(len(word) for word in col.split())
+        if col in ("guards", "dups by task", "other"):  # long values fold; the headers stay whole
+            table.add_column(col, min_width=max(width, 8), overflow="fold")
+        else:
+            table.add_column(col, justify="right", min_width=width)
     for s in summaries:
         style = "bold red" if s.runs_with_duplicates else "green"
+        others = ", ".join(f"{k} {v}" for k, v in s.other_findings())
         table.add_row(
             Text(s.guards, style=style),
             str(s.runs),
@@ -34,10 +30,7 @@ def summary_table(summaries: list[Summary], title: str) -> Table:
             str(s.duplicate_dispatches),
             " ".join(f"{name}:{t.duplicate_dispatches}" for name, t in s.by_task.items()),
             str(s.max_dispatches_per_task),
-            str(s.missed_dispatches),
-            str(s.stuck_workflows),
-            str(s.lost_updates),
-            str(s.wrong_outcomes),
+            Text(others or "-", style="yellow" if others else "dim"),
             "-" if s.first_failing_seed is None else str(s.first_failing_seed),
         )
     return table
@@ -107,7 +100,7 @@ def duplicate_marks(result: RunResult) -> dict[int, str]:
         wt = db.executions[eid].workflow_task
         if wt is None:
             continue
-        key = (wt.task_name, wt.task_index)
+        key = (wt.workflow_execution, wt.task_name, wt.task_index, wt.retry_count)  # per execution, per attempt
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             label = wt.task_name if wt.task_index is None else f"{wt.task_name}[{wt.task_index}]"
@@ -140,3 +133,5 @@ def print_trace(console: Console, result: RunResult) -> None:
     )
     for reason in v.stuck_reasons + v.wrong_reasons:
         console.print(f"  {reason}", highlight=False)
+    for mechanism in v.duplicate_mechanisms:
+        console.print(f"  duplicate: {mechanism}", highlight=False)

@@ -292,7 +292,16 @@ class _Decoder:
         if isinstance(node, yaml.SequenceNode):
             return [self.data(v, (*path, i)) for i, v in enumerate(node.value)]
         kind = _kind(node)
-        return None if kind == "null" else (_BOOLS[node.value] if kind == "bool" else str(node.value))
+        text = str(node.value)
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return _BOOLS[text]
+        if kind == "int":
+            return int(text, 0) if text.lstrip("+-")[:2] in ("0x", "0o", "0b") else int(text)
+        if kind == "float":
+            return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+        return text
 
     def task_list(self, node: yaml.Node, path: FieldPath) -> list[tuple[dict[str, Any], dict[str, FieldPath], FieldPath]]:
         if isinstance(node, yaml.MappingNode):

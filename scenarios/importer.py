@@ -174,9 +174,11 @@ def _task(
         value = getattr(t, key)
         if value is not None:
             out[key] = value  # range-checked when the scenario is validated
+    if t.retry is not None:
+        out["retry"] = {k: t.retry[k] for k in ("count", "delay", "backoff", "max_delay") if t.retry.get(k) is not None}
+        note("retry", "retry block kept: only HEAD's retry hook (H0) re-runs the task; on_error is ignored, as attune does")
     for key, why in (
         ("input", "task input is data; templates are not rendered"),
-        ("retry", "retry blocks act only in HEAD's H0 hook, which racesim does not model"),
         ("timeout", "action timeouts are not simulated"),
         ("batch_size", "attune ignores batch_size"),
         ("when", "a task-level when is ignored at runtime by attune too"),

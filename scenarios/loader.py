@@ -3,13 +3,15 @@ faults, task outcomes, run count and expectations. Validation lives in ``schema`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from racesim.models.graph import Graph, Node, Transition, classify_when
+from racesim.models.graph import Graph, Node, Retry, Transition, classify_when
+from racesim.models.recovery import RecoveryTiming
 from racesim.scenarios import schema
 from racesim.scenarios.schema import MAX_FILE_BYTES, Document, ScenarioError
 from racesim.sim.config import Deployment, Faults, TaskOutcome
+from racesim.sim.load import Load
 from racesim.sim.timing import TimingModel
 
 CATALOG = Path(__file__).resolve().parent
@@ -30,6 +32,8 @@ class Scenario:
     expect: list[dict] = field(default_factory=list)  # racesim.engine.expectations entries
     path: str = ""
     workflow_ref: str = "workflow"
+    load: Load = Load()
+    recovery: RecoveryTiming = RecoveryTiming()
 
 
 def catalog() -> list[Path]:
@@ -70,6 +74,10 @@ def from_dict(data: dict, source: str = "<scenario>", default_name: str = "scena
 def _scenario(doc: Document, default_name: str) -> Scenario:
     ok = schema.check(doc, default_name)
     graph = Graph.build([_node(t) for t in ok.tasks])
+    load = Load(**ok.load) if ok.load else Load()
+    timing_spec = dict(ok.timing)
+    if load.arrival == "poisson" and "arrival_gap" not in timing_spec:
+        timing_spec["arrival_gap"] = {"dist": "exponential", "mean": load.gap}
     outcomes = tuple(
         (task, TaskOutcome(tuple(o["fail_items"]), bool(o["fail"]), float(o["fail_probability"])))
         for task, o in sorted(ok.outcomes.items())
@@ -78,7 +86,7 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
         name=ok.name,
         description=ok.description,
         graph=graph,
-        timing=TimingModel.from_spec(ok.timing),
+        timing=TimingModel.from_spec(timing_spec),
         deployment=Deployment(**ok.deployment),  # type: ignore[arg-type]
         faults=Faults(tuple(sorted(ok.faults.items()))),
         outcomes=outcomes,
@@ -86,6 +94,8 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
         expect=ok.expect,
         path=doc.source,
         workflow_ref=ok.workflow_ref,
+        load=load,
+        recovery=replace(RecoveryTiming(), **ok.recovery),
     )
 
 
@@ -93,4 +103,13 @@ def _node(task: dict) -> Node:
     transitions = tuple(
         Transition(classify_when(tr["when"]), tuple(tr["do"]), tuple(tr["publish"]), tr["when"]) for tr in task["next"]
     )
-    return Node(task["name"], task["action"], task["with_items"], task["concurrency"], task["join"], transitions)
+    retry = task.get("retry")
+    return Node(
+        task["name"],
+        task["action"],
+        task["with_items"],
+        task["concurrency"],
+        task["join"],
+        transitions,
+        retry=None if retry is None else Retry(retry["count"], retry["delay"], retry["backoff"], retry["max_delay"]),
+    )

@@ -14,7 +14,9 @@ from typing import Any, NoReturn
 
 import yaml
 from racesim.models.guards import Guards
-from racesim.sim.config import FAULTS, Deployment, Faults
+from racesim.models.recovery import FIELDS as RECOVERY_FIELDS
+from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
+from racesim.sim.output import InputFileError, read_input
 from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
 # Size limits: a hostile file is refused before it can cost memory or hours of CPU.
@@ -32,14 +34,6 @@ MAX_RUNS = 100_000  # a scenario's default runs and an expect entry's runs
 MAX_EXPECT = 50
 MAX_PUBLISH = 100
 MAX_SECONDS = 86_400.0  # any timing parameter or delay
-DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
-    "replicas": (1, 64),
-    "listeners": (1, 64),
-    "prefetch": (1, 1000),
-    "workers": (1, 64),
-    "worker_slots": (1, 1000),
-    "restart_delay": (0.0, 3600.0),
-}
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SCENARIO_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 
@@ -49,9 +43,16 @@ METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
 EXPECT_DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
 ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *EXPECT_DEPLOYMENT_KEYS, *METRICS)
 
-TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect")
+TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect", "load")
+LOAD_KEYS = ("count", "arrival", "gap")
+ARRIVALS = ("all", "interval", "poisson")
+MAX_LOAD = 1_000  # workflow executions per run
+TIMING_EXTRA_KEYS = ("recovery", "profile")
 WORKFLOW_KEYS = ("ref", "tasks")
-TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next")
+TASK_KEYS = ("name", "action", "with_items", "concurrency", "join", "next", "retry")
+RETRY_KEYS = ("count", "delay", "backoff", "max_delay", "on_error")
+BACKOFFS = ("constant", "linear", "exponential")
+MAX_RETRIES = 100
 TRANSITION_KEYS = ("when", "do", "publish")
 OUTCOME_KEYS = ("fail_items", "fail", "fail_probability")
 
@@ -129,14 +130,11 @@ def _yaml_error(source: str, exc: yaml.YAMLError) -> ScenarioError:
 
 
 def read_bytes(path: Path, source: str) -> bytes:
+    """The file's bytes; only a regular file is read (a FIFO would block), at most MAX_FILE_BYTES."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"{source}:1: (file): cannot read: {exc.strerror or type(exc).__name__}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{source}:1: (file): larger than {MAX_FILE_BYTES} bytes")
-    return raw
+        return read_input(path, MAX_FILE_BYTES)
+    except InputFileError as exc:
+        raise ScenarioError(f"{source}:1: (file): {exc}") from None
 
 
 def compose(raw: bytes, source: str) -> yaml.Node | None:
@@ -320,6 +318,9 @@ class Checked:
     outcomes: dict[str, dict]
     runs: int
     expect: list[dict]
+    load: dict[str, Any] = field(default_factory=dict)  # count, arrival, gap
+    recovery: dict[str, float] = field(default_factory=dict)  # RecoveryTiming overrides
+    profile: str | None = None  # timing profile file, relative to the scenario file
 
 
 def check(doc: Document, default_name: str) -> Checked:
@@ -345,6 +346,9 @@ def check(doc: Document, default_name: str) -> Checked:
         deployment=_deployment(doc, top.get("deployment", {})),
         faults=_faults(doc, top.get("faults", {})),
         timing=_timing(doc, top.get("timing", {})),
+        load=_load(doc, top.get("load", {}), counts),
+        recovery=_recovery(doc, top.get("timing", {})),
+        profile=_profile(doc, top.get("timing", {})),
         outcomes=_outcomes(doc, top.get("outcomes", {}), counts),
         runs=integer(doc, ("runs",), top["runs"], 1, MAX_RUNS) if "runs" in top else 1000,
         expect=_expect(doc, top.get("expect", []), counts),
@@ -411,7 +415,23 @@ def _task(doc: Document, path: FieldPath, raw: object) -> dict:
     raw_next = task.get("next")
     raw_next = [] if raw_next is None else listing(doc, (*path, "next"), raw_next, MAX_TRANSITIONS)
     out["next"] = [_transition(doc, (*path, "next", j), tr) for j, tr in enumerate(raw_next)]
+    out["retry"] = None if task.get("retry") is None else _retry(doc, (*path, "retry"), task["retry"])
     return out
+
+
+def _retry(doc: Document, path: FieldPath, raw: object) -> dict:
+    """A task's retry block; only HEAD's H0 acts on it, and ``on_error`` is ignored (spec 10)."""
+    spec = fields(doc, path, raw, RETRY_KEYS, ("count",))
+    backoff = text(doc, (*path, "backoff"), spec.get("backoff", "constant"), MAX_NAME, one_line=True)
+    if backoff not in BACKOFFS:
+        doc.fail((*path, "backoff"), f"unknown backoff {show(backoff)} (choose from: {', '.join(BACKOFFS)})")
+    max_delay = spec.get("max_delay")
+    return {
+        "count": integer(doc, (*path, "count"), spec["count"], 0, MAX_RETRIES),
+        "delay": number(doc, (*path, "delay"), spec.get("delay", 0), 0.0, MAX_SECONDS),
+        "backoff": backoff,
+        "max_delay": None if max_delay is None else number(doc, (*path, "max_delay"), max_delay, 0.0, MAX_SECONDS),
+    }
 
 
 def _transition(doc: Document, path: FieldPath, raw: object) -> dict:
@@ -459,10 +479,55 @@ def _faults(doc: Document, value: object) -> dict[str, float]:
     return {k: number(doc, ("faults", k), v, 0.0, 1.0) for k, v in faults.items()}
 
 
+def _load(doc: Document, value: object, counts: dict[str, int | None]) -> dict[str, Any]:
+    """``load: {count, arrival: all|interval|poisson, gap}``: executions sharing one deployment."""
+    spec = fields(doc, ("load",), value, LOAD_KEYS)
+    if not spec:
+        return {}
+    count = integer(doc, ("load", "count"), spec.get("count", 1), 1, MAX_LOAD)
+    rows = sum((n or 1) for n in counts.values()) * count
+    if rows > MAX_TOTAL_ITEMS:
+        doc.fail(("load", "count"), f"{count} executions would create about {rows} rows (limit {MAX_TOTAL_ITEMS})")
+    arrival = text(doc, ("load", "arrival"), spec.get("arrival", "all"), MAX_NAME, one_line=True)
+    if arrival not in ARRIVALS:
+        doc.fail(
+            ("load", "arrival"), f"unknown arrival {show(arrival)}{near(arrival, ARRIVALS)} (choose from: {', '.join(ARRIVALS)})"
+        )
+    if arrival != "all" and "gap" not in spec:
+        doc.fail(("load", "gap"), f"arrival {arrival} needs gap: seconds between starts (their mean for poisson)")
+    gap = number(doc, ("load", "gap"), spec.get("gap", 0.0), 0.0, MAX_SECONDS)
+    return {"count": count, "arrival": arrival, "gap": gap}
+
+
+def _recovery(doc: Document, value: object) -> dict[str, float]:
+    """``timing.recovery``: thresholds of HEAD's recovery actors (models/recovery.py)."""
+    if not isinstance(value, dict) or "recovery" not in value:
+        return {}
+    spec = fields(doc, ("timing", "recovery"), value["recovery"], RECOVERY_FIELDS)
+    out: dict[str, float] = {}
+    for key, raw in spec.items():
+        if key.endswith("_limit"):
+            out[key] = integer(doc, ("timing", "recovery", key), raw, 1, 10_000)
+        else:
+            out[key] = number(doc, ("timing", "recovery", key), raw, 0.001, MAX_SECONDS)
+    return out
+
+
+def _profile(doc: Document, value: object) -> str | None:
+    if not isinstance(value, dict) or "profile" not in value:
+        return None
+    path = text(doc, ("timing", "profile"), value["profile"], 500, one_line=True)
+    if not path or "\0" in path:
+        doc.fail(("timing", "profile"), "expected a file name")
+    return path
+
+
 def _timing(doc: Document, value: object) -> dict[str, dict[str, float | str]]:
-    timing = fields(doc, ("timing",), value, tuple(DEFAULT_TIMING))
+    timing = fields(doc, ("timing",), value, (*DEFAULT_TIMING, *TIMING_EXTRA_KEYS))
     out: dict[str, dict[str, float | str]] = {}
     for key, raw in timing.items():
+        if key in TIMING_EXTRA_KEYS:
+            continue
         path: FieldPath = ("timing", key)
         spec = fields(doc, path, raw, ("dist", *sorted({p for ps in DISTRIBUTIONS.values() for p in ps})), ("dist",))
         dist = text(doc, (*path, "dist"), spec["dist"], MAX_NAME)

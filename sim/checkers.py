@@ -31,6 +31,10 @@ class Verdict:
     wrong_outcomes: int = 0
     wrong_reasons: list[str] = field(default_factory=list)
     workflow_status: str = ""
+    # per duplicated key: how it came about (distinct rows created again, or one row run again)
+    duplicate_mechanisms: list[str] = field(default_factory=list)
+    # under load: each workflow execution's own verdict, by workflow_execution id
+    executions: dict[int, Verdict] = field(default_factory=dict)
 
     @property
     def failing(self) -> bool:
@@ -63,29 +67,41 @@ def check(
     completions_published: list[int],
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
+    failure_handled: bool = False,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over."""
     v = Verdict(workflow_status=workflow.status)
     by_id = {r.id: r for r in children}
 
-    # -- duplicates: count hand-overs per (task, item index) ---------------------------------
-    counts: dict[tuple[str, int | None], int] = {}
+    # -- duplicates: count hand-overs per (task, item index, attempt) ------------------------
+    # A HEAD retry (H0) is a new attempt (retry_count + 1), not a duplicate of the old one.
+    attempts: dict[tuple[str, int | None, int], int] = {}
     for eid in dispatched:
         row = by_id.get(eid)
         if row is None:
             continue
-        key = (row.workflow_task.task_name, row.workflow_task.task_index)
-        counts[key] = counts.get(key, 0) + 1
+        wt = row.workflow_task
+        key = (wt.task_name, wt.task_index, wt.retry_count)
+        attempts[key] = attempts.get(key, 0) + 1
+    counts: dict[tuple[str, int | None], int] = {}  # hand-overs per (task, index), attempts summed
     for name in graph.nodes:
         v.by_task[name] = TaskDispatches()
-    for (task, index), n in counts.items():
+    handed: dict[tuple[str, int | None, int], list[int]] = {}
+    for eid in dispatched:
+        row = by_id.get(eid)
+        if row is not None:
+            wt = row.workflow_task
+            handed.setdefault((wt.task_name, wt.task_index, wt.retry_count), []).append(eid)
+    for (task, index, attempt), n in attempts.items():
+        counts[(task, index)] = counts.get((task, index), 0) + n
         stats = v.by_task.setdefault(task, TaskDispatches())
         stats.max_dispatches = max(stats.max_dispatches, n)
         if n > 1:
             stats.duplicate_dispatches += n - 1
             v.duplicate_dispatches += n - 1
             v.duplicate_keys.append((task, index, n))
+            v.duplicate_mechanisms.append(_mechanism(_label(task, index), handed[(task, index, attempt)]))
 
     # -- what the workflow should have run, from how its tasks really ended --------------------
     rows_of: dict[str, list[ExecRow]] = {}
@@ -178,6 +194,11 @@ def check(
     # -- wrong outcome: completed although a task failed or a join never ran -------------------
     if workflow.status == COMPLETED:
         failed_tasks = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        if failure_handled:
+            # HEAD (H13/H15, spec 6.4): a failure whose own failure edge dispatched a task is
+            # handled, and the workflow succeeds by design. A failure "handled" only because
+            # a success edge fired (the with_items finishing item succeeded) stays a finding.
+            failed_tasks = [name for name in failed_tasks if not _handled_by_failure_edge(graph, name, children)]
         if failed_tasks:
             v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
         for name in _starved_joins(graph, expected, rows_of):
@@ -192,6 +213,56 @@ def check(
             v.wrong_reasons.append(f"failed although {', '.join(wrongly_failed)} completed")
     v.wrong_outcomes = 1 if v.wrong_reasons else 0
     return v
+
+
+def _mechanism(label: str, ids: list[int]) -> str:
+    """Which of the two ways a key got more than one hand-over."""
+    rows = sorted(set(ids))
+    parts = []
+    if len(rows) > 1:
+        parts.append(
+            f"{len(rows)} rows created for {label} by separate advances (each passed its checks and dispatched it: spec 7(a)/(b))"
+        )
+    again = len(ids) - len(rows)
+    if again:
+        parts.append(
+            f"a row of {label} handed to a worker {again} more time(s): re-requested while still requested and "
+            "scheduled again without a claim (spec 5, 7(f)4)"
+        )
+    return "; ".join(parts)
+
+
+def merge(verdicts: dict[int, Verdict]) -> Verdict:
+    """One run's verdict over several workflow executions (load): counts add up, every
+    listed finding names its execution (``W3: ...``), and each execution's own verdict is
+    kept in ``executions``."""
+    if len(verdicts) == 1:
+        return next(iter(verdicts.values()))
+    out = Verdict(workflow_status=",".join(sorted({v.workflow_status for v in verdicts.values()})))
+    for w, v in sorted(verdicts.items()):
+        out.executions[w] = v
+        out.duplicate_dispatches += v.duplicate_dispatches
+        out.missed_dispatches += v.missed_dispatches
+        out.stuck_workflows += v.stuck_workflows
+        out.lost_updates += v.lost_updates
+        out.wrong_outcomes += v.wrong_outcomes
+        for task, stats in v.by_task.items():
+            agg = out.by_task.setdefault(task, TaskDispatches())
+            agg.duplicate_dispatches += stats.duplicate_dispatches
+            agg.max_dispatches = max(agg.max_dispatches, stats.max_dispatches)
+        out.duplicate_keys.extend((f"W{w}: {task}", index, n) for task, index, n in v.duplicate_keys)
+        out.duplicate_mechanisms.extend(f"W{w}: {m}" for m in v.duplicate_mechanisms)
+        out.missed.extend(f"W{w}: {m}" for m in v.missed)
+        out.unexpected.extend(f"W{w}: {m}" for m in v.unexpected)
+        out.stuck_reasons.extend(f"W{w}: {m}" for m in v.stuck_reasons)
+        out.lost_tasks.extend(f"W{w}: {m}" for m in v.lost_tasks)
+        out.wrong_reasons.extend(f"W{w}: {m}" for m in v.wrong_reasons)
+    return out
+
+
+def _handled_by_failure_edge(graph: Graph, name: str, children: list[ExecRow]) -> bool:
+    on_failure = {t for tr in graph.nodes[name].transitions if fires(tr.kind, False, False) for t in tr.do}
+    return any(r.workflow_task.triggered_by == name and r.workflow_task.task_name in on_failure for r in children)
 
 
 def _starved_joins(graph: Graph, expected: list[str], rows_of: dict[str, list[ExecRow]]) -> list[str]:

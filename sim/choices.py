@@ -7,7 +7,9 @@ the kernel needs that the models do not determine is one entry of the sequence:
   current actor first when it can go on, then the rest by actor id, so index 0 means
   "no preemption");
 - ``["t", seconds]``: the latency of an op;
-- ``["c", 0|1]``: a coin flip (a fault striking, a task's random outcome, a crash).
+- ``["c", 0|1]``: a coin flip (a named fault striking, a task's random outcome);
+- ``["x", kind, n]``: a crash choice point at an actor's yield point: 0 = no crash, else
+  which of the ``n - 1`` crashes open to that actor happens (``World.crash_options``).
 
 ``ChoiceSource`` plays the role of Hypothesis' ConjectureData: it can *generate* (seeded
 draws, or the strategy's own pick), *replay a prefix* (a recorded sequence), and past the
@@ -120,12 +122,42 @@ class ChoiceSource:
             self.note_pick(index, n)
         return index
 
+    def crash(self, n: int, probability: float, propose: Callable[[], int] | None = None) -> int:
+        """A crash choice point with ``n`` options (0 = no crash): the prefix's, else the
+        strategy's (``propose``, when it enumerates crashes), else sampled: a crash with
+        ``probability``, its kind uniform among the ``n - 1``."""
+        if self._prefix is not None:
+            entry = self._replayed("x")
+            if entry is None:
+                kind = 0
+            else:
+                kind, recorded_n = int(entry[1]), int(entry[2])
+                if self._strict and (recorded_n != n or not 0 <= kind < n):
+                    raise ReplayMismatch(
+                        f"choice {self._pos - 1}: recorded crash {kind} of {recorded_n} options, the model offers {n}"
+                    )
+                if kind >= n:
+                    self.misfits += 1
+                    kind = 0
+        elif propose is not None:
+            kind = propose()
+        else:
+            rng = self.rng
+            kind = 0 if rng.random() >= probability else 1 if n == 2 else 1 + rng.randrange(n - 1)
+        if self.log is not None:
+            self.log.append(["x", kind, n])
+        return kind
+
     def note_pick(self, index: int, n: int) -> None:
         """Record a pick the kernel made without asking (time order under random timing)."""
         if self.log is not None:
             self.log.append(["p", index, n])
 
     # ---- replay --------------------------------------------------------------------------
+    def replays(self, kind: str) -> bool:
+        """Whether the prefix holds any entry of ``kind``."""
+        return self._prefix is not None and any(isinstance(e, list) and e and e[0] == kind for e in self._prefix)
+
     def _replayed(self, kind: str) -> Choice | None:
         """The next recorded entry of ``kind``, or None to fall back (lenient only)."""
         if not self._strict:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from racesim.models.graph import Graph
 from racesim.models.guards import Guards
+from racesim.models.recovery import RecoveryTiming
+from racesim.sim.load import Load
 from racesim.sim.timing import TimingModel
 
 # Fault names (kebab-case, as on the command line) and where each strikes.
@@ -16,6 +18,8 @@ FAULTS: dict[str, str] = {
     "publish-failure": "publishing a successor's ExecutionRequested fails after its row was inserted",
     "crash-after-commit": "(lock) an executor dies between COMMIT and the outbox publishes",
     "db-error": "a database error inside an advance (at the completed/failed-list write); the listener acks",
+    "crash": "any actor but the starter may crash at any of its yield points, with probability P at each: a worker slot,"
+    " its whole worker process, or an executor with its listeners and scheduler (a choice of the run; see --crashes for dfs)",
 }
 
 
@@ -30,6 +34,17 @@ class Deployment:
 
     def label(self) -> str:
         return f"replicas={self.replicas} listeners={self.listeners} prefetch={self.prefetch} workers={self.workers}"
+
+
+# Bounds of each deployment field, for scenario files, command-line options and schedule files alike.
+DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
+    "replicas": (1, 64),
+    "listeners": (1, 64),
+    "prefetch": (1, 1000),
+    "workers": (1, 64),
+    "worker_slots": (1, 1000),
+    "restart_delay": (0.0, 3600.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +97,5 @@ class RunConfig:
     outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
     workflow_ref: str = "workflow"
     max_steps: int = 200_000
+    load: Load = Load()  # how many workflow executions share the deployment, and when they start
+    recovery: RecoveryTiming = RecoveryTiming()  # thresholds of the optional recovery actors

@@ -22,8 +22,21 @@ from typing import Any
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
-from racesim.models.rows import ExecRow, WorkflowRow
-from racesim.models.statuses import FINISHED, IN_FLIGHT, ITEM_FAILED, REQUESTED
+from racesim.models.rows import ChildRows, ExecRow, WorkflowRow
+from racesim.models.statuses import (
+    CANCELING,
+    COMPLETED,
+    FAILED,
+    FINISHED,
+    IN_FLIGHT,
+    ITEM_FAILED,
+    RECOVERY_TERMINAL,
+    REQUESTED,
+    RUNNING,
+    SCHEDULED,
+    SCHEDULING,
+    WORKFLOW_TERMINAL,
+)
 
 BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
 
@@ -61,6 +74,7 @@ _NO_ROWS = TaskRows()
 
 class SimDB:
     def __init__(self, worker_ids: tuple[int, ...]) -> None:
+        self.worker_heartbeat: dict[int, float] = {}  # last beat of a worker that stopped beating
         self.executions: dict[int, ExecRow] = {}
         self.tasks: dict[tuple[int, str], TaskRows] = {}  # (W, task) -> its rows
         self.workflow_tasks: dict[int, dict[str, TaskRows]] = {}  # W -> task -> its rows
@@ -230,8 +244,9 @@ class SimDB:
             if name not in decided
         )
 
-    def read_children(self, session: int, op: ops.ReadChildren) -> tuple[int, ...]:
-        return tuple(self.by_parent.get(op.parent, ()))
+    def read_children(self, session: int, op: ops.ReadChildren) -> ChildRows:
+        ex = self.executions
+        return ChildRows(ex[i] for i in self.by_parent.get(op.parent, ()))
 
     def read_item_rows(self, session: int, op: ops.ReadItemRows) -> tuple[int | None, ...]:
         ex = self.executions
@@ -251,7 +266,7 @@ class SimDB:
     def insert_workflow_execution(self, session: int, op: ops.InsertWorkflowExecution) -> int:
         w = self.next_workflow_id
         self.next_workflow_id = w + 1
-        self._put_workflow(session, WorkflowRow(w, op.execution, "running", task_graph=op.task_graph))
+        self._put_workflow(session, WorkflowRow(w, op.execution, "running", task_graph=op.task_graph, updated=self.now))
         self.workflow_by_execution[op.execution] = w
         return w
 
@@ -272,9 +287,63 @@ class SimDB:
             "variables": row.variables,
             "error_message": row.error_message,
             "task_graph": row.task_graph,
+            "updated": self.now,
         }
         fields.update(op.changes)  # each column a complete new value: last writer wins
         self._put_workflow(session, WorkflowRow(**fields))
+
+    # ---- HEAD recovery scans (models/recovery.py) ------------------------------------------
+    def _worker_dead(self, worker: int | None, heartbeat_age: float) -> bool:
+        """Missing, or silent for longer than ``heartbeat_age``. A worker heartbeats while
+        its process lives; ``worker_heartbeat`` holds the last beat of one that stopped."""
+        if worker is None or worker not in self.worker_ids:
+            return True
+        last = self.worker_heartbeat.get(worker)
+        return last is not None and self.now - last > heartbeat_age
+
+    def recovery_scan(self, session: int, op: ops.RecoveryScan) -> tuple[tuple[tuple[int, str], ...], bool]:
+        found: list[tuple[int, str]] = []
+        still_open = any(w.status not in WORKFLOW_TERMINAL for w in self.workflows.values())
+        for eid in sorted(self.executions):
+            row = self.executions[eid]
+            status = row.status
+            if status in RECOVERY_TERMINAL:
+                continue
+            if row.workflow_task is not None:
+                still_open = True
+            if len(found) >= op.limit:
+                continue
+            old = self.now - row.updated > op.age
+            if op.rule == "timeout":
+                hit = status == SCHEDULED and old
+            elif op.rule == "dead_worker":
+                hit = status == RUNNING and row.worker is not None and self._worker_dead(row.worker, op.heartbeat_age)
+            else:  # supervisor
+                hit = old and (
+                    status in (REQUESTED, SCHEDULING, SCHEDULED, CANCELING)
+                    or (status == RUNNING and self._worker_dead(row.worker, op.heartbeat_age))
+                )
+            if hit:
+                found.append((eid, status))
+        return tuple(found), still_open
+
+    def stale_workflows(self, session: int, op: ops.StaleWorkflows) -> tuple[tuple[int, int, str, bool], ...]:
+        out: list[tuple[int, int, str, bool]] = []
+        for w in sorted(self.workflows):
+            we = self.workflows[w]
+            if we.status in WORKFLOW_TERMINAL or len(out) >= op.limit:
+                continue
+            if self.now - we.updated <= op.age:  # both rules key on WE.updated
+                continue
+            own = self.executions.get(we.execution)
+            if own is not None and own.status in RECOVERY_TERMINAL:
+                out.append((w, we.execution, own.status, False))  # align WE, publish nothing
+                continue
+            children = [self.executions[i] for i in self.by_parent.get(we.execution, ())]
+            if children and all(c.status in RECOVERY_TERMINAL for c in children):
+                if any(c.status != COMPLETED for c in children):
+                    out.append((w, we.execution, FAILED, True))
+        return tuple(out)
 
     # ---- workflow_task_dispatch ----------------------------------------------------------
     def insert_dispatch_key(self, session: int, op: ops.InsertDispatchKey) -> bool:

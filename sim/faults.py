@@ -9,8 +9,9 @@ from __future__ import annotations
 from racesim.models.ops import Op, StoreError
 from racesim.sim.config import Faults
 
-CRASH_WORKER = "crash-worker"
-CRASH_EXECUTOR = "crash-executor"
+CRASH_WORKER = "crash-worker"  # one worker slot
+CRASH_WORKER_PROCESS = "crash-worker-process"  # a worker process: all its slots and its consumer
+CRASH_EXECUTOR = "crash-executor"  # an executor process: its listeners, scheduler and consumers
 
 # step -> (fault, effect) checked before the op at that step executes
 _STRIKES: dict[str, list[tuple[str, object]]] = {

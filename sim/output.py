@@ -195,3 +195,30 @@ def write_text(target: Target | str | os.PathLike[str], text: str, *, may_exist:
             raise OutputError(f"{checked.path}: cannot write ({_why(exc)})") from None
         raise
     return checked
+
+
+class InputFileError(ValueError):
+    """An input file racesim will not read; ``str()`` is the problem, without the path."""
+
+
+def read_input(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """Read an untrusted input file (scenario, workflow, schedule), at most ``max_bytes``.
+
+    Only regular files are read: a FIFO would block forever waiting for a writer, a device
+    could stream without end. The file is opened non-blocking and checked with fstat, so a
+    path swapped for a FIFO after a check cannot block either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {_why(exc)}") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputFileError(f"cannot read: {_kind(mode)}, not a regular file")
+        try:
+            raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise InputFileError(f"cannot read: {_why(exc)}") from None
+    if len(raw) > max_bytes:
+        raise InputFileError(f"larger than {max_bytes} bytes")
+    return raw

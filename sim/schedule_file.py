@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import cast
 
 from racesim.sim import output
-from racesim.sim.config import Deployment
+from racesim.sim.config import DEPLOYMENT_LIMITS, Deployment
 
 FORMAT = "racesim-schedule/1"
 MAX_BYTES = 20 * 1024 * 1024
@@ -67,21 +67,17 @@ def save(path: str | Path | output.Target, schedule: ScheduleFile) -> output.Tar
 def load(path: str | Path) -> ScheduleFile:
     path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    if size > MAX_BYTES:
-        raise ScheduleError(f"{path}: {size} bytes is larger than the {MAX_BYTES}-byte limit for a schedule file")
+        raw = output.read_input(path, MAX_BYTES)  # regular files only: a FIFO would block
+    except output.InputFileError as exc:
+        raise ScheduleError(f"{path}: {exc}") from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScheduleError(f"{path}: not a valid JSON schedule file ({type(exc).__name__})") from None
     except RecursionError:
         raise ScheduleError(f"{path}: not a schedule file (JSON nested too deeply)") from None
     except _DuplicateKey as exc:
         raise ScheduleError(f"{path}: duplicate JSON key {exc.args[0]!r}") from None
-    except OSError as exc:
-        raise ScheduleError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
     return from_json(data, str(path))
 
 
@@ -124,6 +120,8 @@ def _choice(entry: object, i: int, where: str) -> list:
         ok = len(entry) == 2 and type(entry[1]) in (int, float) and entry[1] >= 0
     elif ok and entry[0] == "c":
         ok = len(entry) == 2 and entry[1] in (0, 1) and type(entry[1]) is int
+    elif ok and entry[0] == "x":
+        ok = len(entry) == 3 and all(type(v) is int for v in entry[1:]) and 0 <= entry[1] < entry[2]
     else:
         ok = False
     if not ok:
@@ -143,9 +141,10 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         raise ScheduleError(f"{where}: unknown deployment field {unknown[0]!r}")
     for key in _DEPLOYMENT_FIELDS:
         kind = (int, float) if key == "restart_delay" else int
-        value = _need(dep, key, kind, f"{where}: deployment")
-        if key != "restart_delay" and not 1 <= value <= 64:
-            raise ScheduleError(f"{where}: deployment {key} must be between 1 and 64, got {value}")
+        value = cast(float, _need(dep, key, kind, f"{where}: deployment"))
+        lo, hi = DEPLOYMENT_LIMITS[key]  # the scenario files' bounds: what a scenario may say, a schedule may
+        if not lo <= value <= hi:
+            raise ScheduleError(f"{where}: deployment {key} must be between {lo:g} and {hi:g}, got {value}")
     choices = _need(data, "choices", list, where)
     items = data.get("items", {})
     if not isinstance(items, dict) or not all(

@@ -31,11 +31,13 @@ from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
 
 
-def pick_source(picks: list[int], coins: list[int], config: RunConfig) -> ChoiceSource:
-    """A lenient replay of ``picks`` and ``coins`` with mean latencies; past either list,
-    the simplest choice (pick 0, no coin)."""
+def pick_source(picks: list[int], coins: list[int], config: RunConfig, crashes: list[list] | None = None) -> ChoiceSource:
+    """A lenient replay of ``picks``, ``coins`` and crash choice points (``["x", kind, n]``)
+    with mean latencies; past any of the lists, the simplest choice (pick 0, no coin, no
+    crash)."""
     prefix: list[list] = [["p", p, p + 1] for p in picks]
     prefix += [["c", c] for c in coins]
+    prefix += [list(c) for c in crashes or ()]
     return ChoiceSource(0, config.timing, timed=False, prefix=prefix, strict=False)
 
 
@@ -106,13 +108,14 @@ def shrink(
 ) -> ShrinkResult:
     """``run(config, source)`` executes one run with a replay scheduler and returns a RunResult."""
     picks, coins = split(choices)
+    crashes = [c for c in choices if c[0] == "x"]  # carried as they are
     budget = [max_runs]
 
     def attempt(cfg: RunConfig, ps: list[int]) -> Candidate | None:
         if budget[0] <= 0:
             return None
         budget[0] -= 1
-        source = pick_source(ps, coins, cfg)
+        source = pick_source(ps, coins, cfg, crashes)
         result = run(cfg, source)
         if not same_finding(finding, result.verdict) or result.output.livelock:
             return None

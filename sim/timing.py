@@ -14,12 +14,14 @@ CHANNEL_KEYS = {
     "mq": "publish_latency",
     "consume": "listener_delay",
     "run": "worker_duration",
+    "arrival": "arrival_gap",  # Poisson load: gaps between workflow starts (sim/load.py)
 }
 DEFAULT_TIMING: dict[str, dict[str, float | str]] = {
     "worker_duration": {"dist": "uniform", "low": 1.0, "high": 1.1},
     "db_latency": {"dist": "exponential", "mean": 0.002},
     "publish_latency": {"dist": "exponential", "mean": 0.001},
     "listener_delay": {"dist": "exponential", "mean": 0.001},
+    "arrival_gap": {"dist": "exponential", "mean": 1.0},
 }
 DISTRIBUTIONS = {
     "constant": ("value",),

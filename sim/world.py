@@ -7,9 +7,10 @@ yields the next op. Who goes next is decided in one of two ways (``Strategy``):
 
 - time order (random timing): each op is a ``simpy`` timeout of its drawn latency and
   simpy's event queue runs the earliest completion first, equal times in issue order;
-- a controlling strategy (PCT, DFS, replay): each pending op waits on its own event and a
-  controller process asks the strategy which one completes next (``choose``), moves the
-  clock to that op's ready time with a timeout, and triggers it.
+- a controlling strategy (PCT, DFS, replay): each pending op waits on its own permit event
+  and a controller process asks the strategy which one completes next (``choose``), waits
+  for a timeout issued with the op (so the clock reaches the op's ready time exactly as in
+  a timed run), and triggers the permit.
 
 An actor that waits on an empty queue or a held lock waits on a park event; the store that
 frees it draws the wake-up latency at once and hands the actor the event to wait on next.
@@ -22,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
-from math import inf, nextafter
+from itertools import repeat
 
 import simpy
 from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
 from racesim.models.ops import Op, StoreError
+from racesim.models.recovery import supervisor, timeout_monitor
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
@@ -43,12 +45,13 @@ from racesim.sim.broker import Consumer, SimBroker
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig, TaskOutcome
 from racesim.sim.db import SimDB
-from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, FaultInjector
+from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, CRASH_WORKER_PROCESS, FaultInjector
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import SUMMARIES as _SUMMARIES
 from racesim.sim.trace import Record
 from simpy.core import EmptySchedule
-from simpy.events import Event
+from simpy.events import Event, Timeout
+from simpy.exceptions import Interrupt
 
 
 class Actor:
@@ -64,6 +67,7 @@ class Actor:
         "alive",
         "park",
         "permit",
+        "marker",
         "process",
         "respawn",
     )
@@ -82,6 +86,7 @@ class Actor:
         self.alive = True
         self.park: Event | None = None  # set while waiting on an empty queue or a held lock
         self.permit: Event | None = None  # the pending op's event under a controlling strategy
+        self.marker: Event | None = None  # a timeout at the pending op's ready time (ditto)
         self.process: simpy.Process | None = None
         self.respawn = respawn
 
@@ -105,17 +110,7 @@ class RunOutput:
     end_time: float
     livelock: bool
     choices: list[list] | None
-
-
-def exact_delay(now: float, at: float) -> float:
-    """A delay ``d`` with ``now + d == at`` exactly, so the clock lands on ``at`` bit for bit
-    (``at - now`` alone can be one ulp off when the two are far apart)."""
-    d = at - now
-    while now + d < at:
-        d = nextafter(d, inf)
-    while now + d > at:
-        d = nextafter(d, -inf)
-    return d
+    schedule: list[int]  # actor id of every step, in order
 
 
 class World:
@@ -134,18 +129,29 @@ class World:
         self.current: Actor | None = None  # the actor that stepped last (kept likewise)
         self.dispatched: list[int] = []
         self.completions_published: list[int] = []
-        self.steps = 0
+        self.schedule: list[int] = []  # actor id of every step, in order (the run's interleaving)
         self._controlled = strategy.controls_order
-        self._note = not self._controlled and source.log is not None  # record time-order picks
+        self._trace = source.log is not None  # trace records only for recorded runs
+        self._note = not self._controlled and self._trace  # record time-order picks
         self._track = self._controlled or self._note
+        # draws straight from the samplers when nothing is tracked, recorded or replayed
+        self._direct = None if self._track else source.direct_draws()
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
         self._executor_consumers: dict[int, tuple[str, str]] = {}
         self._worker_consumers: dict[str, Consumer] = {}  # worker queue -> its consumer
         self._worker_slots: dict[str, int] = {}  # worker consumer -> slot actors created
+        self._worker_generation: dict[int, int] = {}
+        self._worker_of: dict[str, int] = {}  # worker consumer -> worker number
+        self.crashes = 0
+        self._crash_p = config.faults.get("crash")
+        # crash choice points: sampled, chosen by the strategy, or replayed from a recording
+        self._crash_points = self._crash_p > 0 or strategy.crash_budget > 0 or source.replays("x")
         self._latency = source.latency
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
-        self.faults = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
+        injector = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
+        self.faults = injector if injector is not None and injector.by_step else None
+        self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
         # Every handler takes (actor id, op): the id is also the actor's DB session.
         self._handlers: dict[type, Callable[[int, Op], object]] = dict(self.db.handlers)
         self._handlers.update(
@@ -168,18 +174,35 @@ class World:
     def _build(self) -> None:
         dep, guards = self.config.deployment, self.config.guards
         for w in range(1, dep.workers + 1):
-            consumer = self.broker.add_consumer(f"worker{w}", worker_queue(w), dep.prefetch, auto_ack=True)
-            self._worker_consumers[worker_queue(w)] = consumer
-            self._worker_slots[consumer.name] = 0
+            self._start_worker(w)
         for e in range(dep.replicas):
             self._start_executor(e, delay=0.0)
         graph = self.config.graph
-        self.spawn("starter", "starter", start_workflow(guards, self.config.workflow_ref, graph))
+        starts = self.config.load.start_times(self._latency)
+        for i, at in enumerate(starts):  # one workflow execution each (sim/load.py)
+            name = "starter" if len(starts) == 1 else f"starter{i}"
+            self.spawn(name, "starter", start_workflow(guards, self.config.workflow_ref, graph), at)
+        if guards.recovery:  # HEAD 3.4: one supervisor (the monitors live in each executor)
+            self.spawn("supervisor", "supervisor", supervisor(self.config.recovery))
+
+    def _start_worker(self, w: int) -> None:
+        """Worker process ``w`` (again, after a crash: a new consumer, no slots yet)."""
+        dep = self.config.deployment
+        gen = self._worker_generation.get(w, 0)
+        self._worker_generation[w] = gen + 1
+        name = f"worker{w}" if gen == 0 else f"worker{w}r{gen}"
+        self._worker_slots[name] = 0
+        self._worker_of[name] = w
+        consumer = self.broker.add_consumer(name, worker_queue(w), dep.prefetch, auto_ack=True)
+        self._worker_consumers[worker_queue(w)] = consumer
+        while consumer.buffer and self._worker_slots[name] < dep.worker_slots:  # work that waited
+            self._add_worker_slot(name)
 
     def _spawn_worker_slot(self, name: str, consumer: str) -> None:
-        group = name.split(".")[0]
+        group = f"worker{self._worker_of[consumer]}"
         queue = self.broker.consumers[consumer].queue
-        self.spawn(name, group, worker_slot(consumer, queue), respawn=lambda: self._spawn_worker_slot(name, consumer))
+        slot = worker_slot(consumer, queue, self.config.guards)
+        self.spawn(name, group, slot, respawn=lambda: self._spawn_worker_slot(name, consumer))
 
     def _add_worker_slot(self, consumer: str) -> None:
         """Slots are created when work arrives, up to the worker's permit count: an idle
@@ -187,6 +210,13 @@ class World:
         n = self._worker_slots[consumer]
         self._worker_slots[consumer] = n + 1
         self._spawn_worker_slot(f"{consumer}.slot{n}", consumer)
+
+    def _schedule_restart(self, name: str, start: Callable[[], None]) -> None:
+        """A crashed process comes back after the restart delay, as the op of a small actor
+        (a sleep), so its return is ordered like any other op: by time under random timing,
+        by the strategy under a controlling one. Its consumers exist only from then on; until
+        then the broker keeps the queue's messages for the others."""
+        self.spawn(f"{name}.restart", "restart", _restarter(start, self.config.deployment.restart_delay))
 
     def _start_executor(self, e: int, delay: float) -> None:
         dep, guards = self.config.deployment, self.config.guards
@@ -200,6 +230,8 @@ class World:
         self.spawn(f"{prefix}.scheduler", group, execution_scheduler(guards, requests), delay)
         for k in range(dep.listeners):
             self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
+        if guards.recovery:
+            self.spawn(f"{prefix}.monitor", group, timeout_monitor(self.config.recovery), delay)
 
     def spawn(
         self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable[[], None] | None = None
@@ -242,6 +274,9 @@ class World:
                 self.pending[actor.id] = actor
             return self.env.timeout(delay)
         actor.ready_at = self.env.now + delay
+        # The marker only carries the clock: simpy puts it at now + delay, the very float a
+        # timed run computes, and the controller waits on it before triggering the permit.
+        actor.marker = self.env.timeout(delay)
         self.pending[actor.id] = actor
         permit = actor.permit = self.env.event()
         return permit
@@ -258,15 +293,23 @@ class World:
         return order
 
     # ---- the run -------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return len(self.schedule)
+
     def run(self) -> RunOutput:
         limit = self.config.max_steps
         env = self.env
         if self._controlled:
             env.process(self._control(limit))
         step = env.step
+        schedule = self.schedule
         try:
-            while self.steps < limit:
-                step()
+            # An event completes at most one op, so a batch of ``left`` events stays within
+            # the step limit (cheaper than checking the limit after every event).
+            while (left := limit - len(schedule)) > 0:
+                for _ in repeat(None, left):
+                    step()
         except EmptySchedule:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
@@ -279,28 +322,30 @@ class World:
             self.records,
             self.dispatched,
             self.completions_published,
-            self.faults.fired if self.faults else [],
+            (self.faults.fired if self.faults else []) + self.crashes_fired,
             self.steps,
             self.db.now,
             livelock,
             self.source.log,
+            self.schedule,
         )
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
         """Under a controlling strategy: ask it which pending op completes next, move the
         clock to that op's ready time, trigger the op's permit and wait until it has run."""
-        env = self.env
         pending = self.pending
         choose = self.strategy.choose
         pick = self.source.pick
-        while self.steps < limit and pending:
+        schedule = self.schedule
+        while len(schedule) < limit and pending:
             enabled = self.enabled_order()
             index = pick(len(enabled), partial(choose, enabled, self.current))
             if index is None:
                 return
             actor = enabled[index]
-            if actor.ready_at > env.now:
-                yield env.timeout(exact_delay(env.now, actor.ready_at))
+            marker = actor.marker
+            if marker is not None and not marker.processed:
+                yield marker  # the clock moves to the op's ready time, bit for bit
             permit = actor.permit
             assert permit is not None
             actor.permit = None
@@ -319,16 +364,24 @@ class World:
         track = self._track
         note = self._note
         pending = self.pending
+        trace = self._trace
         append = self.records.append
+        scheduled = self.schedule.append
+        direct = self._direct
+        consumers = self.broker.consumers
         summaries = _SUMMARIES
         blocked = _BLOCKED
+        consume_op = ops.Consume
+        timeout = Timeout
+        event = Event
+        crash_points = self._crash_points
         try:
             while True:
                 moved = yield wait
                 if moved is not None:  # woken from a park: wait for the wake-up's latency
                     yield moved  # type: ignore[misc]
                 now = env.now
-                self.steps += 1
+                scheduled(aid)
                 if track:
                     if note:
                         enabled = self.enabled_order()
@@ -338,6 +391,12 @@ class World:
                 op = actor.op
                 assert op is not None
                 db.now = now
+                if crash_points:
+                    crash = self._crash_point(actor)
+                    if crash is not None:
+                        self._crash(actor, crash)
+                        gen.close()
+                        return
                 error: StoreError | None = None
                 if actor.has_preset:
                     result = actor.preset
@@ -358,21 +417,34 @@ class World:
                             error = exc
                         else:
                             if result is blocked:  # parked; a lock hand-over wakes it
-                                wait = actor.park = env.event()
+                                wait = actor.park = event(env)
                                 continue
                 if error is not None:
                     result = ("error", str(error))
-                rt = type(result)
-                summary = summaries[rt](result) if rt in summaries else result
-                append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
+                if trace:
+                    rt = type(result)
+                    summary = summaries[rt](result) if rt in summaries else result
+                    append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
                 try:
                     op = gen.send(result) if error is None else gen.throw(error)
                 except StopIteration:
                     actor.alive = False
                     actor.op = None
                     return
-                wait = self._issue(actor, op, 0.0)
-        except simpy.Interrupt:
+                # issue the next op (``_issue``, inlined: this is most of the kernel's cost)
+                actor.op = op
+                if type(op) is consume_op:
+                    consumer = consumers[op.consumer]
+                    if not consumer.buffer:
+                        consumer.waiters.append(aid)  # the broker's push wakes it
+                        wait = actor.park = event(env)
+                        continue
+                channel = op.channel
+                if direct is not None:
+                    wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
+                else:
+                    wait = self._pend(actor, op.seconds if channel == "sleep" else self._latency(channel))
+        except Interrupt:
             gen.close()  # crashed by another actor of its process (see _crash)
 
     # ---- waking parked actors --------------------------------------------------------------
@@ -452,15 +524,56 @@ class World:
         for _key, nxt in self.db.end_session(actor.id):
             self._grant(nxt)
 
+    def crash_options(self, actor: Actor) -> tuple[str, ...]:
+        """The crashes open to ``actor`` at a yield point: a worker slot alone or its whole
+        worker process; an executor actor takes its executor (listeners and scheduler)."""
+        group = actor.group
+        if group.startswith("worker"):
+            return (CRASH_WORKER, CRASH_WORKER_PROCESS)
+        if group.startswith("exec"):
+            return (CRASH_EXECUTOR,)
+        return ()
+
+    def _crash_point(self, actor: Actor) -> str | None:
+        """The crash choice point at ``actor``'s yield point: the strategy's choice while
+        its crash budget lasts, else sampled with the ``crash`` probability."""
+        options = self.crash_options(actor)
+        if not options:
+            return None
+        n = len(options) + 1
+        strategy = self.strategy
+        if strategy.crash_budget > 0:
+            # past the budget the point stays (recorded as "no crash"), so a replay meets the
+            # same choice points whatever strategy made the recording
+            spent = self.crashes >= strategy.crash_budget
+            kind = self.source.crash(n, 0.0, _no_crash if spent else partial(strategy.choose_crash, actor, n))
+        else:
+            kind = self.source.crash(n, self._crash_p)
+        if not kind:
+            return None
+        self.crashes_fired.append((f"crash:{options[kind - 1]}", actor.name))
+        return options[kind - 1]
+
     def _crash(self, actor: Actor, kind: object) -> None:
         now = self.env.now
         op = actor.op
         assert op is not None
-        if kind is CRASH_WORKER:
+        self.crashes += 1
+        if kind is CRASH_WORKER:  # one slot; the worker process gives it a fresh slot at once
             self.records.append((now, actor.name, op.step, "Crash", ("worker", *op.args()), None))
             self._kill(actor)
             if actor.respawn is not None:
-                actor.respawn()  # the worker process comes back with an empty slot
+                actor.respawn()
+            return
+        if kind is CRASH_WORKER_PROCESS:  # every slot of the worker, and its consumer
+            w = self._worker_of[actor.name.split(".")[0]]
+            self.records.append((now, actor.name, op.step, "Crash", (actor.group, *op.args()), None))
+            for other in [a for a in self.actors.values() if a.group == actor.group and a.alive]:
+                self._kill(other)
+            consumer = self._worker_consumers[worker_queue(w)]
+            if consumer.alive:
+                self.broker.kill_consumer(consumer.name)  # auto-acked deliveries it held are lost
+            self._schedule_restart(actor.group, partial(self._start_worker, w))
             return
         e = int(actor.group[4:])
         self.records.append((now, actor.name, op.step, "Crash", (actor.group,), None))
@@ -468,10 +581,19 @@ class World:
             self._kill(other)
         for name in self._executor_consumers[e]:
             self.broker.kill_consumer(name)
-        self._start_executor(e, delay=self.config.deployment.restart_delay)
+        self._schedule_restart(actor.group, partial(self._start_executor, e, 0.0))
 
 
 _BLOCKED = object()
+
+
+def _no_crash() -> int:
+    return 0
+
+
+def _restarter(start: Callable[[], None], delay: float) -> Generator[Op, object, None]:
+    yield ops.Sleep("restart", delay)
+    start()
 
 
 def _nothing(aid: int, op: Op) -> None:

@@ -158,3 +158,22 @@ def test_sigterm_during_a_parallel_sweep_exits_cleanly():
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 143 and err.strip() == "racesim: terminated", err
+
+
+def test_a_schedule_of_a_deployment_the_cli_accepts_replays(tmp_path):
+    r = invoke("run", "with-items-fanin", "--guards", "none", "--runs", "6", "--worker-slots", "100", "--prefetch", "200",
+               "--save-failing", str(tmp_path))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    saved = sorted(tmp_path.glob("*.json"))
+    assert saved and invoke("replay", str(saved[0])).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["replay"], ["shrink"], ["run"], ["validate"], ["import"], ["audit"]])
+def test_a_fifo_as_input_is_refused_not_waited_on(tmp_path, command):
+    import os
+
+    fifo = tmp_path / ("in.yaml" if command[0] in ("run", "validate", "import", "audit") else "in.json")
+    os.mkfifo(fifo)
+    r = invoke(*command, str(fifo))
+    assert r.exit_code == 2, r.output
+    assert "not a regular file" in r.stderr, r.stderr

@@ -72,7 +72,7 @@ def test_the_fix_leaks_under_two_replicas_and_the_trace_shows_two_advances_inter
     validate = summary.by_task["validate"]
     assert validate.runs_with_duplicates > 0  # pinned: the fix does not hold across replicas
     seed = validate.first_failing_seed
-    advances = _advances_dispatching(run_one(config, seed), "validate")
+    advances = _advances_dispatching(run_one(config, seed, record=True), "validate")
     assert len(advances) >= 2
     (a, a_read, a_insert), (b, b_read, _b_insert) = advances[:2]
     assert a.split(".")[0] != b.split(".")[0]  # two executors
@@ -98,7 +98,7 @@ def test_redelivery_after_executor_crash_with_layer1_shows_the_interleaving_that
     summary = sweep(config, 1, 400)
     seed = summary.by_task["validate"].first_failing_seed
     assert seed is not None
-    evs = events(run_one(config, seed).output.records)
+    evs = events(run_one(config, seed, record=True).output.records)
     crash = next(i for i, e in enumerate(evs) if e.op == "Crash")
     validate_hand_overs = [i for i, e in enumerate(evs) if e.step == "S5" and "#" in e.args[1]]
     redelivered = [i for i, e in enumerate(evs) if e.op == "Consume" and e.result and e.result[-1] is True
@@ -122,7 +122,7 @@ def test_crash_before_publish_of_the_last_item_is_a_stuck_workflow_with_its_reas
     config = config_for(fanin, Guards.parse(guards), faults=Faults.parse("crash-before-publish=0.3"))
     fatal = rescued = 0
     for seed in range(1, 201):
-        result = run_one(config, seed)
+        result = run_one(config, seed, record=True)
         evs = events(result.output.records)
         db = result.output.db
         crashed = {e.args[1] for e in evs if e.op == "Crash" and e.step == "W7"}

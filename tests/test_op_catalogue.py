@@ -34,7 +34,7 @@ def test_database_entries_name_methods_both_stores_have():
 
 
 def test_a_run_touches_only_catalogued_resources(fanin, config):
-    result = run_one(config("serialized", deployment=replace(fanin.deployment, replicas=2)), 3)
+    result = run_one(config("serialized", deployment=replace(fanin.deployment, replicas=2)), 3, record=True)
     seen: set[str] = set()
     for ev in events(result.output.records):
         reads, writes = ops.observed(ev.op, ev.args, ev.result, result.output.db)

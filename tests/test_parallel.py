@@ -42,7 +42,7 @@ def test_summaries_identical_in_process_with_uneven_chunks(fanin):
     for a, b in zip(serial, parallel, strict=True):
         assert a.to_json() == b.to_json()
         assert list(a.by_task) == list(b.by_task) and list(a.first_seed) == list(b.first_seed)
-        assert (a.run_digests, a.events, a.dispatch_histogram) == (b.run_digests, b.events, b.dispatch_histogram)
+        assert (a.digest, a.events, a.dispatch_histogram) == (b.digest, b.events, b.dispatch_histogram)
 
 
 def test_chunks_cover_the_seeds_in_order():

@@ -64,7 +64,7 @@ def test_every_label_a_run_records_has_an_entry():
     for path in loader.catalog():
         scenario = loader.load(str(path))
         for name in NAMED_SETS:
-            output = run_one(config_for(scenario, Guards.parse(name)), seed=1).output
+            output = run_one(config_for(scenario, Guards.parse(name)), seed=1, record=True).output
             seen |= {record[2] for record in output.records}
     assert {"P2", "H4", "F2", "D5'", "W8", "S2"} <= seen
     missing = sorted(seen - set(step_map.BY_LABEL))
@@ -125,6 +125,17 @@ def test_lookup_cites_the_commit_line_and_permalink():
     assert step_map.lookup("W6", "serialized").version == "f93"
 
 
+def test_guard_set_names_map_to_versions_only_when_they_are_one():
+    assert step_map.version_for("serialized") == "f93"
+    assert step_map.version_for("head+recovery") == "head"
+    assert step_map.version_for("head+no-reconcile") is None  # an ablation is no released version
+    assert step_map.version_for("layer1") is None
+    assert step_map.version_for("lock+dedupe") is None
+    for version in step_map.VERSIONS:
+        assert step_map.version_for(version) == version
+        assert version in NAMED_SETS  # the models name the same four versions
+
+
 def test_unknown_label_or_version_is_an_error():
     with pytest.raises(KeyError):
         step_map.lookup("P99", "pre")
@@ -153,3 +164,29 @@ def test_main_renders_markdown_and_rejects_other_arguments(capsys):
     assert step_map.main(["--markdown"]) == 0
     assert capsys.readouterr().out.startswith("# Step map")
     assert step_map.main(["--html"]) == 2
+
+
+DOCS = ("docs/model.md", "docs/step-map.md")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_doc_links_stay_inside_the_repository_and_anchors_exist(doc):
+    text = (ROOT / doc).read_text()
+    anchors = {step_map.anchor(label) for label in step_map.labels()}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith("https://"):
+            assert target.startswith(step_map.ATTUNE_REPO), target
+            continue
+        path, _, fragment = target.partition("#")
+        resolved = (ROOT / doc).parent / path if path else ROOT / doc
+        assert resolved.resolve().is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
+        assert resolved.exists(), f"{doc} links a missing file: {target}"
+        if resolved.name == "step-map.md" and fragment:
+            assert fragment in anchors, f"{doc} links a missing step anchor: {target}"
+
+
+def test_model_doc_names_every_mapped_step_label():
+    text = (ROOT / "docs" / "model.md").read_text()
+    linked = set(re.findall(r"step-map\.md#(step-[a-z0-9-]+)", text))
+    missing = sorted(label for label in step_map.labels() if step_map.anchor(label) not in linked)
+    assert not missing, f"docs/model.md does not link these steps: {missing}"

@@ -25,7 +25,7 @@ from racesim.options import (
     write_output,
     wrote,
 )
-from racesim.reports import junit
+from racesim.reports import junit, reproduce
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
 from racesim.sim.config import Faults
@@ -61,10 +61,10 @@ def entry_runs(scenario: Scenario, entry: dict, runs: int | None) -> int:
     return runs if runs is not None else int(entry.get("runs", scenario.runs))
 
 
-def failure_message(result: ExpectResult, scenario: Scenario) -> str:
+def failure_message(result: ExpectResult, scenario: Scenario, strategy: str = "random") -> str:
     """The first contradicted claim, the seed to look at and the command that replays it."""
     more = f" (+{len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
-    return f"{result.failures[0]}{more}; seed {result.first_seed()}; replay: {result.replay_command()}"
+    return f"{result.failures[0]}{more}; seed {result.first_seed()}; replay: {reproduce.for_expectation(result, strategy)}"
 
 
 @click.command()
@@ -117,10 +117,10 @@ def check(
                     cases.append(junit.Case(sc.name, case_name(result), output=info))
                     continue
                 failed.append((result, sc))
-                detail = "\n".join([*result.failures, f"seed {result.first_seed()}", result.replay_command()])
+                detail = "\n".join([*result.failures, f"seed {result.first_seed()}", reproduce.for_expectation(result, strategy)])
                 note = result.entry.get("note")
                 detail += f"\nnote: {note}" if note else ""
-                cases.append(junit.Case(sc.name, case_name(result), failure_message(result, sc), detail, output=info))
+                cases.append(junit.Case(sc.name, case_name(result), failure_message(result, sc, strategy), detail, output=info))
     if junit_path:
         wrote(write_output(targets["--junit"], junit.write, cases), "JUnit XML")
     checked = sum(c.skipped is None for c in cases)
@@ -134,7 +134,7 @@ def check(
             click.echo(f"  finding:    {finding}")
         if result.entry.get("note"):
             click.echo(f"  note:       {result.entry['note']}")
-        click.echo(f"  replay:     {result.replay_command()}")
+        click.echo(f"  replay:     {reproduce.for_expectation(result, strategy)}")
     skipped = len(cases) - checked
     tail = f", {skipped} scenario(s) without an expect block" if skipped else ""
     click.echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")

@@ -22,6 +22,7 @@ from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
+    VERSION_HELP,
     InputError,
     _check_cluster,
     _check_runs,
@@ -32,12 +33,13 @@ from racesim.options import (
     _stdout,
     check_outputs,
     cluster_option,
+    invocation,
     progress_bar,
     seed_option,
     write_output,
     wrote,
 )
-from racesim.reports import terminal
+from racesim.reports import reproduce, terminal
 from racesim.scenarios.loader import Scenario
 from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
@@ -78,6 +80,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
@@ -97,6 +100,7 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @cluster_option
 def explore(
     scenario,
+    version,
     strategy,
     depth,
     preemption_bound,
@@ -130,12 +134,11 @@ def explore(
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
     _check_cluster(cluster, jobs)
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     out = _stdout()
-    command = "racesim " + " ".join(sys.argv[1:])
     if target is not None and target not in config.graph.nodes:
         raise InputError(f"--task: {target!r} is not a task of {sc.name} (tasks: {', '.join(config.graph.nodes)})")
     targets = check_outputs({"--html": html_path}, {"--save-failing": save_dir})
@@ -238,7 +241,21 @@ def explore(
     if html_path:
         from racesim.reports import html
 
-        report = dict(title=f"{sc.name}: {strategy}", command=command, summaries=[summary], failing=shown, contrast=None)
+        ref = scenario_ref(scenario, sc)
+        from_file = (saved[-1] if shrunk is not None else saved[0]) if saved else None
+        again = (
+            reproduce.for_run(shown, ref, strategy=strategy, schedule_path=from_file, as_declared=shrunk is None)
+            if shown is not None
+            else None
+        )
+        report = dict(
+            title=f"{sc.name}: {strategy}",
+            command=invocation(),
+            summaries=[summary],
+            failing=shown,
+            contrast=None,
+            reproduce_with={"the failing run": again},
+        )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
 
 
@@ -338,10 +355,11 @@ def replay(file, html_path, as_json) -> None:
 
         report = dict(
             title=f"replay {Path(file).name}",
-            command="racesim " + " ".join(sys.argv[1:]),
+            command=invocation(),
             summaries=[],
             failing=result,
             contrast=None,
+            reproduce_with={"the failing run": reproduce.replay(file)},
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     # A different digest means the model changed under the file (bad input, exit 2); the same

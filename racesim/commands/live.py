@@ -9,12 +9,27 @@ from dataclasses import replace
 import click
 
 from racesim.engine.runner import config_for
-from racesim.options import GUARD_HELP, SEED_HELP, InputError, _check_runs, _deployment, _guards, _scenario, _stdout, seed_option
+from racesim.options import (
+    GUARD_HELP,
+    SEED_HELP,
+    VERSION_HELP,
+    InputError,
+    _check_runs,
+    _deployment,
+    _guards,
+    _scenario,
+    _stdout,
+    _stores,
+    seed_option,
+    store_options,
+    with_options,
+)
 
 
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="none", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--replicas", type=int, default=None, help="Executor processes (threads here) competing for the queues.")
 @click.option("--runs", "-n", type=int, default=10, show_default=True, help="Live runs, one after another.")
 @seed_option(SEED_HELP + " (worker durations and outcomes).")
@@ -23,17 +38,23 @@ from racesim.options import GUARD_HELP, SEED_HELP, InputError, _check_runs, _dep
 @click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
-def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero) -> None:
-    """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL
-    (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672); each run in its own schema and queues."""
+@with_options(store_options)
+def live(
+    scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, postgres, amqp
+) -> None:
+    """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL and
+    RabbitMQ (--postgres, --amqp; default: the PG* variables and AMQP_URL, then localhost);
+    each run in its own schema and queues. Passwords are never printed."""
     try:
+        from racesim.live import connections
         from racesim.live.driver import LiveSettings, replay_schedule, run_live
     except ImportError as exc:
         raise InputError(f"live mode needs psycopg and pika (pip install -e '.[live]'): {exc}") from None
+    dsn, url = _stores(postgres, amqp)
     _check_runs(runs)
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
-    g = _guards(guards)
+    g = _guards(version or guards)
     sc = _scenario(scenario)
     gates = None
     sim_line = ""
@@ -51,7 +72,7 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         config = config_for(sc, g)
     if replicas is not None:
         config = replace(config, deployment=_deployment(config.deployment, replicas=replicas))
-    settings = LiveSettings(time_scale=time_scale)
+    settings = LiveSettings(dsn=dsn, amqp_url=url, time_scale=time_scale)
     totals = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
               "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
@@ -60,7 +81,9 @@ def live(scenario, guards, replicas, runs, seed, schedule, time_scale, stop_at_f
         try:
             result = run_live(config, seed + i, gates, settings)
         except Exception as exc:  # services down or a failed run: one line, exit 2
-            raise InputError(f"live run {i + 1}: {type(exc).__name__}: {exc}") from None
+            where = f"{connections.describe_postgres(dsn)}, {connections.describe_amqp(url)}"
+            why = connections.redact(f"{type(exc).__name__}: {exc}", dsn, url)
+            raise InputError(f"live run {i + 1} ({where}): {' '.join(why.split())}") from None
         v = result.verdict
         totals["runs"] += 1
         totals["duplicate_dispatches"] += v.duplicate_dispatches

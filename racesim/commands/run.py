@@ -13,11 +13,12 @@ from racesim.engine.exploration import scenario_ref, schedule_of
 from racesim.engine.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import Summary, config_for, run_one
-from racesim.models.guards import MATRIX_SETS, Guards
+from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
     GUARD_HELP,
     SEED_HELP,
+    VERSION_HELP,
     InputError,
     _check_cluster,
     _check_runs,
@@ -30,34 +31,45 @@ from racesim.options import (
     check_outputs,
     cluster_option,
     deployment_options,
+    invocation,
     progress_bar,
     seed_option,
     with_options,
     write_output,
     wrote,
 )
-from racesim.reports import terminal
+from racesim.reports import first_screen, reproduce, terminal
 from racesim.scenarios import loader
 
 
 @click.command("list")
 def list_cmd() -> None:
-    """List the catalog's scenarios with a one-line description."""
+    """List the catalog's scenarios: name, one-line description, and the file it is read from
+    (copy one to start your own; a scenario file runs by its path)."""
     out = _stdout()
-    for path in loader.catalog():
+    paths = loader.catalog()
+    if paths:
+        out.print(f"catalog: {paths[0].parent}")
+    for path in paths:
         sc = _scenario(str(path))
         out.print(f"{sc.name:<28} {sc.description}")
+        out.print(f"{'':<28} {path}", style="dim")
 
 
 SAVE_CAP = 20
 
 
-def _report_outputs(targets, title, command, summaries, failing, contrast) -> None:
-    """Write the optional HTML report and Perfetto trace (checked ``targets`` by option)."""
+def _report_outputs(targets, title, ref, summaries, failing, contrast) -> None:
+    """Write the optional HTML report and Perfetto trace (checked ``targets`` by option);
+    ``ref`` names the scenario as the reproduce commands must (reproduce.for_run)."""
     if "--html" in targets:
         from racesim.reports import html
 
-        report = dict(title=title, command=command, summaries=summaries, failing=failing, contrast=contrast)
+        runs = {"the failing run": failing, "the contrast run": contrast}
+        again = {label: reproduce.for_run(r, ref) for label, r in runs.items() if r is not None}
+        report = dict(
+            title=title, command=invocation(), summaries=summaries, failing=failing, contrast=contrast, reproduce_with=again
+        )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     if "--trace-json" in targets:
         if failing is None:
@@ -88,6 +100,7 @@ def first_failing_pair(summaries, configs, seed):
 @click.command()
 @click.argument("scenario")
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
+@click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option("--runs", "-n", type=int, default=None, help="Number of seeded runs (seeds S..S+N-1); default: the scenario's.")
 @seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
@@ -108,6 +121,7 @@ def first_failing_pair(summaries, configs, seed):
 def run(
     scenario,
     guards,
+    version,
     runs,
     seed,
     as_json,
@@ -123,28 +137,30 @@ def run(
     listeners,
     prefetch,
     workers,
+    worker_slots,
 ) -> None:
     """Run N seeded runs of SCENARIO under one guard set and summarise them.
 
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
-    g = _guards(guards)
+    g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
     _check_cluster(cluster, jobs)
-    dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
+    dep = _deployment(
+        sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers, worker_slots=worker_slots
+    )
     config = config_for(sc, g, dep, _faults(faults, sc.faults))
     targets = check_outputs({"--html": html_path, "--trace-json": trace_json}, {"--save-failing": save_dir})
     out = _stdout()
-    command = "racesim " + " ".join(sys.argv[1:])
     if trace:
         result = run_one(config, seed, record=True)
         terminal.print_trace(out, result)
         if html_path or trace_json:
             _, contrast = first_failing_pair([_single(result, config)], [config], seed)
-            _report_outputs(targets, f"{sc.name} seed {seed}", command, [], result, contrast)
+            _report_outputs(targets, f"{sc.name} seed {seed}", scenario_ref(scenario, sc), [], result, contrast)
         if expect_zero and result.verdict.duplicate_dispatches:
             sys.exit(1)
         return
@@ -158,9 +174,11 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
-        _report_outputs(targets, sc.name, command, [summary], failing, contrast)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast)
     if save_dir:
-        saved = save_failing(targets["--save-failing"], scenario, sc, config, summary)
+        directory = targets["--save-failing"]
+        assert isinstance(directory, Path)  # check_outputs gives directories as paths
+        saved = save_failing(directory, scenario, sc, config, summary)
         if not saved:
             click.echo(f"racesim: --save-failing {save_dir}: no run failed, nothing saved", err=True)
     if expect_zero and summary.duplicate_dispatches:
@@ -169,16 +187,24 @@ def run(
 
 @click.command()
 @click.argument("scenario")
-@click.option("--runs", "-n", type=int, default=None, help="Runs per cell; default: the scenario's.")
+@click.option(
+    "--runs",
+    "-n",
+    type=int,
+    default=None,
+    help=f"Runs per cell; default: the scenario's, at most {first_screen.RUNS_CAP} on the first screen (no axis given).",
+)
 @seed_option(SEED_HELP + "; the same seeds in every cell.")
 @click.option(
     "--guards",
     "guard_sets",
-    default=",".join(MATRIX_SETS),
-    show_default=True,
-    help="Comma-separated guard sets (rows); each may be a '+'-joined combination.",
+    default=None,
+    help=f"Comma-separated guard sets (rows), each may be '+'-joined [default: {','.join(first_screen.GUARD_SETS)}].",
 )
-@click.option("--replicas", default=None, help="Comma-separated executor counts (deployment axis), e.g. 1,2.")
+@click.option("--versions", default=None, help="Comma-separated attune versions as rows (pre,fix,f93,head); overrides --guards.")
+@click.option(
+    "--replicas", default=None, help="Comma-separated executor counts (deployment axis) [default: the scenario's and 2]."
+)
 @click.option("--listeners", default=None, help="Comma-separated completion handlers per executor, e.g. 1,3.")
 @click.option("--prefetch", type=int, default=None, help="Prefetch per consumer (attune: 10).")
 @click.option("--workers", type=int, default=None, help="Worker processes.")
@@ -198,6 +224,7 @@ def matrix(
     runs,
     seed,
     guard_sets,
+    versions,
     replicas,
     listeners,
     prefetch,
@@ -212,21 +239,27 @@ def matrix(
 ) -> None:
     """Run SCENARIO under each guard set x deployment x fault set, with the same seeds.
 
-    Rows are guard sets, columns deployments; each cell shows runs with a duplicate over
-    runs, a 95% Wilson interval on P(duplicate), and the other checkers' counts.
+    With no axis given, the first screen: none, the fix (both), serialized and HEAD, on one
+    executor and on two replicas, the successor's duplicates and item re-runs in separate
+    columns. With --listeners, --faults or --minimal: rows are guard sets, columns
+    deployments; each cell shows runs with a duplicate over runs, a 95% Wilson interval on
+    P(duplicate), and the other checkers' counts.
     """
     sc = _scenario(scenario)
-    runs = sc.runs if runs is None else runs
+    screen = listeners is None and faults is None and not minimal
+    capped = screen and runs is None and sc.runs > first_screen.RUNS_CAP
+    runs = (min(sc.runs, first_screen.RUNS_CAP) if screen else sc.runs) if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
     _check_cluster(cluster, jobs)
-    sets = [_guards(g) for g in guard_sets.split(",") if g.strip()]
+    rows = versions or guard_sets or ",".join(first_screen.GUARD_SETS)
+    sets = [_guards(g) for g in rows.split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
     deployments = [
         _deployment(base, replicas=r, listeners=lis, prefetch=prefetch, workers=workers)
-        for r in (_int_list(replicas, "--replicas") if replicas else [base.replicas])
+        for r in (_int_list(replicas, "--replicas") if replicas else dict.fromkeys([base.replicas, 2]))
         for lis in (_int_list(listeners, "--listeners") if listeners else [base.listeners])
     ]
     fault_sets = [_faults(f, sc.faults) for f in faults.split(",") if f.strip()] if faults is not None else [sc.faults]
@@ -250,14 +283,21 @@ def matrix(
         click.echo(json.dumps(data, indent=2))
     else:
         out = _stdout()
-        for f in fault_sets:
+        if screen:
+            title = f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {fault_sets[0].label()}"
+            # guard set by guard set, each on every deployment
+            ordered = sorted(summaries, key=lambda s: [g.name for g in sets].index(s.guards))
+            out.print(first_screen.table(ordered, sc.graph, title))
+            for line in first_screen.footer(runs, sc.runs, scenario, capped):
+                out.print(line)
+        for f in fault_sets if not screen else []:
             rows = [s for s in summaries if s.faults == f]
             out.print(terminal.matrix_table(rows, f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {f.label()}"))
         for a in answers:
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
-        _report_outputs(targets, sc.name, "racesim " + " ".join(sys.argv[1:]), summaries, failing, contrast)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast)
 
 
 def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> list[Path]:

@@ -9,7 +9,11 @@ A strategy answers two questions and nothing else:
   as an index into ``enabled`` (canonical order: ``current`` first when it can go on,
   then the others by actor id; 0 = no preemption), or None to end the run.
 
-Values (latencies, coins, crash points) are never drawn by a strategy: the kernel draws
+A third, optional question is the crash choice point (``crash_budget``, ``choose_crash``):
+a strategy that enumerates crashes (dfs ``--crashes N``) decides, at each yield point of a
+crashable actor, whether and how it crashes.
+
+Values (latencies, coins, sampled crash points) are never drawn by a strategy: the kernel draws
 them from the run's ``ChoiceSource``, which also records every pick, so any run replays
 and shrinks. A strategy never touches the models or the stores.
 
@@ -46,6 +50,15 @@ class Strategy(ABC):
     @abstractmethod
     def choose(self, enabled: Sequence[Actor], current: Actor | None) -> int | None:
         """Index into ``enabled`` of the op that completes next; None ends the run."""
+
+    #: crashes this strategy chooses itself per run (dfs ``--crashes N``): while fewer have
+    #: happened, the kernel offers ``choose_crash`` at every yield point of a crashable actor
+    crash_budget = 0
+
+    def choose_crash(self, actor: Actor, n: int) -> int:
+        """At ``actor``'s yield point: 0 = no crash, ``k`` in 1..n-1 = the crash
+        ``world.crash_options(actor)[k - 1]``. Only asked while the budget lasts."""
+        return 0
 
     def params(self) -> dict:
         """Strategy parameters that a schedule file must carry to reproduce a run."""
