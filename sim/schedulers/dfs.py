@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from racesim.models.ops import EVERYTHING, NONE
 from racesim.sim.footprint import Context, Footprint, dependent, footprint
 from racesim.sim.schedulers.base import Strategy
 
@@ -69,10 +70,18 @@ class SearchTooLarge(RuntimeError):
 class Node:
     """One choice point of the current schedule."""
 
-    __slots__ = ("enabled", "current", "preemptions", "sleep", "chosen", "done", "footprints")
+    __slots__ = ("enabled", "current", "preemptions", "sleep", "chosen", "done", "footprints", "crash")
 
-    def __init__(self, enabled: tuple[int, ...], current: int | None, preemptions: int, sleep: dict[int, Footprint]) -> None:
-        self.enabled = enabled  # actor ids, canonical order
+    def __init__(
+        self,
+        enabled: tuple[int, ...],
+        current: int | None,
+        preemptions: int,
+        sleep: dict[int, Footprint],
+        crash: bool = False,
+    ) -> None:
+        self.enabled = enabled  # actor ids in canonical order; at a crash point the options 0..n-1
+        self.crash = crash  # a crash choice point (0 = no crash), not a pick among actors
         self.current = current  # the actor that ran last, if it can go on
         self.preemptions = preemptions  # spent before this choice
         self.sleep = sleep  # asleep here: id -> footprint when put to sleep
@@ -94,8 +103,9 @@ class DFS(Strategy):
     name = "dfs"
     timed = False
 
-    def __init__(self, preemption_bound: int | None = 2, max_schedules: int = 1000, por: bool = True) -> None:
+    def __init__(self, preemption_bound: int | None = 2, max_schedules: int = 1000, por: bool = True, crashes: int = 0) -> None:
         self.preemption_bound = preemption_bound
+        self.crash_budget = crashes  # the kernel offers choose_crash while fewer crashes happened
         self.max_schedules = max_schedules
         self.por = por
         self.stack: list[Node] = []
@@ -105,7 +115,12 @@ class DFS(Strategy):
         self.sleep_blocked = 0
 
     def params(self) -> dict:
-        return {"preemption_bound": self.preemption_bound, "max_schedules": self.max_schedules, "por": self.por}
+        return {
+            "preemption_bound": self.preemption_bound,
+            "max_schedules": self.max_schedules,
+            "por": self.por,
+            "crashes": self.crash_budget,
+        }
 
     def attach(self, world: World) -> None:
         super().attach(world)
@@ -119,7 +134,8 @@ class DFS(Strategy):
         stack = self.stack
         if depth < len(stack):
             node = stack[depth]
-            if len(node.enabled) != len(enabled) or any(a.id != i for a, i in zip(enabled, node.enabled, strict=True)):
+            same = not node.crash and len(node.enabled) == len(enabled)
+            if not same or any(a.id != i for a, i in zip(enabled, node.enabled, strict=True)):
                 ids = [a.id for a in enabled]
                 raise Nondeterminism(f"step {depth}: recorded enabled actors {list(node.enabled)}, now {ids}")
             return self._take(node, enabled)
@@ -152,6 +168,27 @@ class DFS(Strategy):
         stack.append(node)
         return self._take(node, enabled)
 
+    def choose_crash(self, actor: Actor, n: int) -> int:
+        """A crash choice point (only offered while the crash budget lasts): a node whose
+        options are 0 (no crash, the default) .. n-1. Crashes cost no preemption."""
+        if self.pruned:
+            return 0
+        depth = self.depth
+        self.depth = depth + 1
+        stack = self.stack
+        if depth < len(stack):
+            node = stack[depth]
+            if not node.crash or len(node.enabled) != n:
+                raise Nondeterminism(f"step {depth}: recorded {list(node.enabled)}, now a crash point with {n} options")
+            return node.chosen
+        parent = stack[-1] if stack else None
+        preemptions = parent.preemptions + parent.cost(parent.chosen) if parent is not None else 0
+        sleep = self._child_sleep(parent) if parent is not None and self.por else _AWAKE
+        node = Node(tuple(range(n)), None, preemptions, sleep, crash=True)
+        node.chosen = 0
+        stack.append(node)
+        return 0
+
     def _take(self, node: Node, enabled: Sequence[Actor]) -> int:
         index = node.enabled.index(node.chosen)
         if self.por:
@@ -159,10 +196,18 @@ class DFS(Strategy):
             if fps is None:
                 fps = node.footprints = {}
             if node.chosen not in fps:  # first time this choice is taken: the state is the node's
-                fps[node.chosen] = footprint(enabled[index].op, self._ctx)
+                actor = enabled[index]
+                world = self.world
+                if self.crash_budget > world.crashes and world.crash_options(actor):
+                    fp: Footprint = (NONE, EVERYTHING)  # the step may still be a crash: it commutes with nothing
+                else:
+                    fp = footprint(actor.op, self._ctx)
+                fps[node.chosen] = fp
         return index
 
     def _child_sleep(self, parent: Node) -> dict[int, Footprint]:
+        if parent.crash:  # no crash: nothing happened; a crash commutes with nothing
+            return parent.sleep if parent.chosen == 0 else _AWAKE
         fps = parent.footprints
         assert fps is not None
         chosen = parent.chosen
@@ -192,7 +237,7 @@ class DFS(Strategy):
 
     def skipped(self, node: Node, actor: int) -> bool:
         """Asleep here: running it next reaches a state (and budget) an explored run covers."""
-        return actor in node.sleep
+        return not node.crash and actor in node.sleep
 
     def _default(self, node: Node) -> int | None:
         if node.current is not None and not self.skipped(node, node.current):
@@ -237,6 +282,7 @@ def search(
     on_schedule: Callable[[Any], None] | None = None,
     stop_at_first: bool = True,
     coins_of: Callable[[Any], int] = lambda r: 0,
+    crashes: int = 0,
 ) -> SearchResult:
     """Drive the search. ``run(scheduler)`` executes one schedule and returns its RunResult;
     ``coins_of(result)`` says how many coin flips that run drew from its seed."""
@@ -246,7 +292,7 @@ def search(
     while True:
         if out.schedules >= max_schedules:
             return out  # cut short
-        sched = DFS(preemption_bound, max_schedules, por)
+        sched = DFS(preemption_bound, max_schedules, por, crashes)
         sched.stack = stack
         sched.entries = entries
         result = run(sched)
