@@ -45,7 +45,7 @@ def outcomes_of(config, bound: int, por: bool, crashes: int = 0) -> tuple[set, i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("guards", "bound"), [("none", 0), ("none", 1), ("both", 1), ("serialized", 1)])
+@pytest.mark.parametrize(("guards", "bound"), [("none", 0), ("both", 1), ("serialized", 1)])  # none at 1: test_explore.py
 def test_por_keeps_every_outcome_within_the_preemption_bound(small, guards: str, bound: int) -> None:
     config = config_for(small, Guards.parse(guards))
     with_por, n_por = outcomes_of(config, bound, True)

@@ -136,8 +136,8 @@ class DFS(Strategy):
             node = stack[depth]
             same = not node.crash and len(node.enabled) == len(enabled)
             if not same or any(a.id != i for a, i in zip(enabled, node.enabled, strict=True)):
-                ids = [a.id for a in enabled]
-                raise Nondeterminism(f"step {depth}: recorded enabled actors {list(node.enabled)}, now {ids}")
+                now = [a.id for a in enabled]
+                raise Nondeterminism(f"step {depth}: recorded enabled actors {list(node.enabled)}, now {now}")
             return self._take(node, enabled)
         ids = tuple(a.id for a in enabled)
         if stack and stack[-1].enabled == ids:
@@ -201,6 +201,7 @@ class DFS(Strategy):
                 if self.crash_budget > world.crashes and world.crash_options(actor):
                     fp: Footprint = (NONE, EVERYTHING)  # the step may still be a crash: it commutes with nothing
                 else:
+                    assert actor.op is not None  # an enabled actor has a pending op
                     fp = footprint(actor.op, self._ctx)
                 fps[node.chosen] = fp
         return index
