@@ -41,9 +41,10 @@ from racesim.models.rows import (
     ExecRow,
     worker_queue,
 )
-from racesim.models.starter import start_workflow
+from racesim.models.starter import start_after
 from racesim.models.worker import worker_slot
-from racesim.sim.checkers import Verdict, check
+from racesim.sim import topology
+from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.config import RunConfig
 
 Key = tuple[str, int | None]  # (task name, item index): a row's identity across sim and live
@@ -280,8 +281,40 @@ def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Genera
         buffer.put(delivery)
 
 
+def build_actors(run: _Run) -> None:
+    """The deployment's threads, from the description the simulator also builds from
+    (``sim/topology.py``). Threads connect on first use, so building opens nothing."""
+    dep, guards = run.config.deployment, run.config.guards
+
+    def spawn(name: str, gen: Generator, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
+        run.actors.append(_Actor(run, name, gen, consumers or {}))
+
+    for process in topology.topology(dep):
+        for c in process.consumers:
+            if c.auto_ack:  # a worker: one consumer thread feeds the slots' buffer
+                run.local[c.name] = queue.Queue()
+                feed = _feeder(run.local[c.name], f"{c.name}.mq", c.queue)
+                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, 0, True)})
+        consumers = {c.name: c for c in process.consumers}
+        for a in process.actors:
+            c = consumers[a.consumer]
+            if a.role == topology.WORKER_SLOT:
+                spawn(a.name, worker_slot(c.name, c.queue, guards))
+            elif a.role == topology.SCHEDULER:
+                spawn(a.name, execution_scheduler(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+            else:
+                spawn(a.name, completion_listener(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+
+
 def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, settings: LiveSettings | None = None) -> LiveRun:
     """One live run of ``config``; always cleans up its schema, queues and connections."""
+    if config.deployment.listeners != 1:
+        # sim/topology.py: k handlers share ONE completion consumer per executor. Live, each
+        # thread has its own AMQP channel, so k threads would be k consumers with k prefetch
+        # windows: not the topology the simulator runs (nor attune's, which has one handler).
+        raise ValueError(
+            f"live runs one completion handler per executor (attune's); listeners={config.deployment.listeners} is simulated only"
+        )
     settings = settings or LiveSettings()
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:10]}"
     run = _Run(config, settings, seed, gates or Gates(), tag)
@@ -297,32 +330,18 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         for q in queues:
             mq_admin.declare(q)
 
-        def spawn(name: str, gen: Generator, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
-            actor = _Actor(run, name, gen, consumers or {})
-            run.actors.append(actor)
-
-        for w in range(1, dep.workers + 1):
-            consumer = f"worker{w}"
-            run.local[consumer] = queue.Queue()
-            feed = _feeder(run.local[consumer], f"worker{w}.mq", worker_queue(w))
-            spawn(f"worker{w}.feed", feed, {f"worker{w}.mq": (worker_queue(w), 0, True)})
-            for slot in range(dep.worker_slots):
-                spawn(f"worker{w}.slot{slot}", worker_slot(consumer, worker_queue(w), guards))
-        for e in range(dep.replicas):
-            requests = f"exec{e}.requests"
-            spawn(f"exec{e}.scheduler", execution_scheduler(guards, requests), {requests: (REQUESTS_QUEUE, dep.prefetch, False)})
-            for k in range(dep.listeners):
-                completions = f"exec{e}.completions{k}"
-                spawn(
-                    f"exec{e}.listener{k}",
-                    completion_listener(guards, completions),
-                    {completions: (COMPLETED_QUEUE, dep.prefetch, False)},
-                )
+        build_actors(run)
         for actor in run.actors:
             actor.start()
-        starter = _Actor(run, "starter", start_workflow(guards, config.workflow_ref, config.graph), {})
-        run.actors.append(starter)
-        starter.start()
+        # load: one starter per workflow execution, each waiting for its arrival time
+        # (scaled like every Sleep); Poisson gaps drawn from the run's seed
+        gaps = random.Random(seed)
+        starts = config.load.start_times(lambda _channel: gaps.expovariate(1.0 / config.load.gap))
+        for i, at in enumerate(starts):
+            name = "starter" if len(starts) == 1 else f"starter{i}"
+            starter = _Actor(run, name, start_after(at, guards, config.workflow_ref, config.graph), {})
+            run.actors.append(starter)
+            starter.start()
         quiescent = _wait_quiescent(run, mq_admin, queues)
     finally:
         run.stop.set()
@@ -394,16 +413,28 @@ def _join(run: _Run) -> None:
 
 
 def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
+    """Each workflow execution checked on its own, as in the simulator (load)."""
     admin.execute(f'SET search_path TO "{run.schema}"')
     try:
-        row = admin.execute("SELECT id FROM workflow_execution ORDER BY id LIMIT 1").fetchone()
-        if row is None:
+        ids = [r[0] for r in admin.execute("SELECT id FROM workflow_execution ORDER BY id").fetchall()]
+        if not ids:
             raise RuntimeError(f"live run {run.tag}: the workflow was never started ({'; '.join(run.errors)})")
-        we, children = pg_store.read_workflow(admin, row[0])
-        run.children = children
-        return check(
-            run.config.graph, we, children, list(run.dispatched), list(run.completions), livelock, None, run.config.guards.handled
-        )
+        verdicts: dict[int, Verdict] = {}
+        run.children = []
+        for w in ids:
+            we, children = pg_store.read_workflow(admin, w)
+            run.children.extend(children)
+            verdicts[w] = check(
+                run.config.graph,
+                we,
+                children,
+                list(run.dispatched),
+                list(run.completions),
+                livelock,
+                None,
+                run.config.guards.handled,
+            )
+        return merge(verdicts)
     finally:
         admin.execute("SET search_path TO DEFAULT")
 

@@ -12,6 +12,7 @@ from racesim.models.rows import (
     STATUS_CHANGED,
     STATUS_QUEUE,
     Delivery,
+    ExecRow,
     Message,
 )
 from racesim.models.statuses import CANCELING, CANCELLED, COMPLETED, FAILED, RUNNING
@@ -28,7 +29,7 @@ def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Genera
 
 def run_execution(eid: int, precheck: bool = False) -> Generator:
     if precheck:  # HEAD 3.1 step 2 (spec 10)
-        row = yield ReadExecution("W2", eid)
+        row: ExecRow = yield ReadExecution("W2", eid)
         if row.status == CANCELLED:
             return  # skipped silently
         if row.status == CANCELING:
