@@ -54,8 +54,11 @@ def calibrate(out, samples, warmup, reference, version, postgres, amqp) -> None:
         server = measure.server_versions(dsn, url)
         db = measure.measure_postgres(dsn, samples, warmup)
         mq = measure.measure_rabbitmq(url, samples, warmup)
-    except Exception as exc:  # a store that is down or refuses us: one line, no traceback
-        raise InputError(f"calibrate: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    except Exception as exc:  # a store that is down or refuses us: one line, no traceback, no password
+        from racesim.live import connections
+
+        why = connections.redact(str(exc).splitlines()[0] if str(exc) else "", dsn, url)
+        raise InputError(f"calibrate: {type(exc).__name__}: {why}") from None
     data = measure.profile(db, mq, weight, samples, server, f"{sc.name} under {guards.name}, seed 1")
     written = output.write_text(target, HEADER + yaml.safe_dump(data, sort_keys=False, width=100))
     ch = data["channels"]
