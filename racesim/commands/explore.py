@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from racesim.engine.exploration import (
+    checked_findings,
+    dfs_claim,
     estimate_length,
     explore_dfs,
     failing_check,
@@ -48,7 +50,7 @@ from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
 from racesim.sim.config import Faults, RunConfig
 from racesim.sim.findings import describe_fail_on, fails
-from racesim.sim.schedulers.dfs import SearchResult
+from racesim.sim.schedulers.dfs import SearchResult, SearchTooLarge
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
 
 MAX_SCHEDULES = 10_000_000
@@ -83,6 +85,9 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--preemption-bound", "-k", type=int, default=2, show_default=True, help="DFS: most preemptions per schedule.")
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
+@click.option(
+    "--crashes", type=int, default=0, show_default=True, help="DFS: also enumerate up to N crashes (at any yield point)."
+)
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
 @click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option(
@@ -123,6 +128,7 @@ def explore(
     preemption_bound,
     max_schedules,
     no_por,
+    crashes,
     guards,
     target,
     fail_on,
@@ -145,9 +151,10 @@ def explore(
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
     random and pct run N seeded runs; dfs enumerates every schedule with at most k
-    preemptions (sleep sets skip equivalent ones) and either shows a counterexample or
-    says the guard set holds up to k preemptions (a claim made only with --no-por:
-    sleep sets under a preemption bound can miss schedules).
+    preemptions and at most --crashes N crashes (sleep sets, kept sound under the bound,
+    skip equivalent ones) and either shows a counterexample or, when the search is complete
+    and nothing in it was sampled (no fault coin, no random outcome), says the checked
+    findings cannot happen within those bounds.
     """
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
@@ -170,6 +177,7 @@ def explore(
     to_first: tuple[int, float] | None = None  # (runs, wall seconds) to the first failing run
     params: dict = {}
     search_result: SearchResult | None = None
+    claim_line, claim = "", {}
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
@@ -179,7 +187,10 @@ def explore(
             raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
         if not 1 <= max_schedules <= MAX_SCHEDULES:
             raise InputError(f"--max-schedules: must be between 1 and {MAX_SCHEDULES}, got {max_schedules}")
-        params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por}
+        if not 0 <= crashes <= 8:
+            raise InputError(f"--crashes: must be between 0 and 8, got {crashes}")
+        params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por, "crashes": crashes}
+        checked, fails = checked_findings(target, chosen if fail_on is not None else None)
         summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
         with progress_bar(max_schedules, f"{sc.name} [{g.name}] dfs k={preemption_bound}") as advance:
 
@@ -187,7 +198,17 @@ def explore(
                 summary.add(result)
                 advance(1)
 
-            search_result = explore_dfs(config, seed, preemption_bound, max_schedules, not no_por, on_schedule, fails)
+            try:
+                search_result = explore_dfs(
+                    config, seed, preemption_bound, max_schedules, not no_por, on_schedule, fails, crashes=crashes
+                )
+            except (SearchTooLarge, MemoryError) as exc:
+                why = str(exc) or "out of memory"
+                raise InputError(
+                    f"dfs: {sc.name} is too large for an exhaustive search at -k {preemption_bound}: {why}; "
+                    "use --strategy random or pct, or fewer items, workers or slots"
+                ) from None
+        claim_line, claim = dfs_claim(search_result, checked, preemption_bound, crashes, not no_por, seed, max_schedules)
         summary.runs = search_result.schedules
         first_failing = search_result.failing
         explored, complete = search_result.schedules, search_result.complete
@@ -244,6 +265,7 @@ def explore(
         if stop_at_first:
             data["runs_to_first_failure"] = to_first[0] if to_first else None
         if search_result is not None:
+            data["claim"] = claim
             data["por"] = {
                 "sleep_blocked_runs": search_result.sleep_blocked,
                 "sleep_skipped_branches": search_result.sleep_skipped,
@@ -257,7 +279,10 @@ def explore(
     else:
         out.print(terminal.summary_table([summary], f"{sc.name}: {strategy} {_describe(params)} ({dep.label()})", chosen))
         terminal.print_headlines(out, summary, chosen)
-        out.print(_verdict_line(strategy, search_result, first_failing, explored, preemption_bound, max_schedules, not no_por))
+        if search_result is not None:
+            out.print(claim_line)
+        else:
+            out.print(_verdict_line(strategy, first_failing, explored))
         if stop_at_first:
             if to_first is None:
                 out.print(f"stop-at-first: no run failing under {describe_fail_on(chosen)} in {summary.runs} runs")
@@ -308,23 +333,9 @@ def _describe(params: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
 
-def _verdict_line(strategy, search_result, failing, explored, bound, max_schedules, por_on=True) -> str:
-    if search_result is None:
-        found = "first failing run kept" if failing is not None else "no failing run"
-        return f"{strategy}: {explored} runs, {found}"
-    por = f"sleep sets skipped {search_result.sleep_skipped} branches and abandoned {search_result.sleep_blocked} redundant runs"
-    if failing is not None:
-        return f"dfs: counterexample found at schedule {search_result.failing_index} ({por})"
-    if search_result.complete and not por_on:
-        return f"dfs: explored {explored} schedules, none fails: holds up to {bound} preemptions"
-    if search_result.complete:
-        # Sleep sets combined with a preemption bound can prune the only cheap path to a state
-        # (Coons et al., OOPSLA 2013): no "holds" claim unless the search was exhaustive.
-        return (
-            f"dfs: explored {explored} schedules, none fails ({por}); sleep sets under a preemption bound "
-            f"can miss schedules, so rerun with --no-por to claim it holds up to {bound} preemptions"
-        )
-    return f"dfs: cut short at --max-schedules {max_schedules}: explored {explored} schedules, none fails so far ({por})"
+def _verdict_line(strategy: str, failing: RunResult | None, explored: int) -> str:
+    found = "first failing run kept" if failing is not None else "no failing run"
+    return f"{strategy}: {explored} runs, {found}"
 
 
 def _shrink_json(s: ShrinkResult) -> dict:
