@@ -132,6 +132,18 @@ def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def map_in_order(fn: Callable[[Any], Any], items: list, jobs: int = 1) -> list:
+    """``fn`` over ``items`` in this process (``jobs`` <= 1) or in the worker pool, results in
+    item order either way (``fn`` must be a module-level function)."""
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    try:
+        return list(_get_pool(jobs).map(fn, items, chunksize=max(1, len(items) // (jobs * CHUNKS_PER_JOB))))
+    except BaseException:
+        _discard_pool()
+        raise
+
+
 def run_sweeps(
     configs: list[RunConfig],
     seed: int,
