@@ -100,6 +100,7 @@ def explain(file, k, points, seed, jobs, as_json) -> None:
             highlight=False,
         )
         avoid = result.last_avoidable
+        assert avoid is not None  # certain > 0, so a shorter prefix avoided it
         avoided = next(p for p in result.points if p.steps == avoid)
         out.print(
             f"Last chance to avoid it: with only the first {avoid} steps kept, {avoided.trials - avoided.hits} of "
