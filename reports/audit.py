@@ -59,9 +59,8 @@ def table(audits: list[WorkflowAudit], runs: int, seed: int, looked_for: list[st
         first = True
         for cell in audit.cells:
             assert cell.summary is not None
-            rows = finding_rows(cell.summary)
-            lines = rows or [None]
-            for row in lines:
+            rows: list[FindingRow | None] = [*finding_rows(cell.summary)] or [None]
+            for row in rows:
                 t.add_row(
                     head if first else "",
                     loads_text(audit) if first else "",
