@@ -11,6 +11,8 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
+from racesim.sim.coverage import SweepCoverage
+from racesim.sim.coverage import of_output as coverage_of
 from racesim.sim.findings import BY_NAME, FALSE, NAMES, TRUE, UNKNOWN, Found, describe_fail_on, parse_fail_on
 from racesim.sim.schedulers import STRATEGIES
 from racesim.sim.schedulers.base import Strategy
@@ -226,6 +228,7 @@ class Summary:
     by_task: dict[str, TaskSummary] = field(default_factory=dict)
     dispatch_histogram: dict[str, dict[int, int]] = field(default_factory=dict)
     digest_chain: bytes = SWEEP_DIGEST_START  # run digests chained in seed order (sim.trace.sweep_step)
+    coverage: SweepCoverage = field(default_factory=SweepCoverage)  # guard checks, fault points, reads-from
     events: int = 0
     findings: dict[str, FindingTally] = field(default_factory=lambda: {name: FindingTally() for name in NAMES})
 
@@ -238,8 +241,10 @@ class Summary:
         tasks = v.by_task.keys()
         for name, tally in self.findings.items():
             tally.add(r.seed, v.results[name], tasks if BY_NAME[name].per == "task" else ())
-        if r.digest:  # a live run has no trace to digest
+        if r.digest:  # a live run has no trace to digest and no coverage to count
             self.digest_chain = sweep_step(self.digest_chain, r.digest)
+            run_coverage = getattr(r.output, "run_coverage", None)  # a worker's compact record carries it
+            self.coverage.add(run_coverage if run_coverage is not None else coverage_of(r.output))
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
@@ -350,6 +355,7 @@ class Summary:
                 }
                 for name, t in self.by_task.items()
             },
+            "coverage": self.coverage.to_json(),
         }
 
     def _finding_json(self, name: str) -> dict:

@@ -18,6 +18,7 @@ FIELDS = [
     "first_failing_seed",
     "digest",
     "by_task",
+    "coverage",
 ]
 
 

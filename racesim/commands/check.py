@@ -129,7 +129,7 @@ def check(
     cases: list[junit.Case] = []
     failed: list[tuple[ExpectResult, Scenario]] = []
     results: list[tuple[ExpectResult, Scenario]] = []
-    total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)  # type: ignore[attr-defined]
+    total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)
     with progress_bar(total, "racesim check") as advance:
         for sc in selected:
             if not sc.expect:
