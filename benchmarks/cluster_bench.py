@@ -6,7 +6,7 @@
 The sweep: the seed scenario under none, layer1, layer2 and both, ``--runs`` seeds each.
 The pool and the cluster are started (and warmed by a small sweep) before the clock starts,
 as a user's scheduler and workers would already be running; the serial sweep runs in this
-process. Every parallel result must equal the serial one (summaries and run digests).
+process. Every parallel result must equal the serial one (summaries and sweep digests).
 Wall time is what a speed-up is about; the load average is printed because on a shared
 machine wall time also measures the neighbours.
 """
@@ -48,7 +48,7 @@ def main() -> None:
         cluster_s, clustered = timed(configs, args.runs, cluster=address)
         parallel.close_clients()
     for name, other in (("--jobs 2", jobs), ("--cluster", clustered)):
-        same = all(a.to_json() == b.to_json() and a.run_digests == b.run_digests for a, b in zip(serial, other, strict=True))
+        same = all(a.to_json() == b.to_json() and a.digest == b.digest for a, b in zip(serial, other, strict=True))
         assert same, name
     total = args.runs * len(configs)
     print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")
