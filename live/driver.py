@@ -43,6 +43,7 @@ from racesim.models.rows import (
 )
 from racesim.models.starter import start_workflow
 from racesim.models.worker import worker_slot
+from racesim.sim import topology
 from racesim.sim.checkers import Verdict, check
 from racesim.sim.config import RunConfig
 
@@ -280,8 +281,40 @@ def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Model:
         buffer.put(delivery)
 
 
+def build_actors(run: _Run) -> None:
+    """The deployment's threads, from the description the simulator also builds from
+    (``sim/topology.py``). Threads connect on first use, so building opens nothing."""
+    dep, guards = run.config.deployment, run.config.guards
+
+    def spawn(name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
+        run.actors.append(_Actor(run, name, gen, consumers or {}))
+
+    for process in topology.topology(dep):
+        for c in process.consumers:
+            if c.auto_ack:  # a worker: one consumer thread feeds the slots' buffer
+                run.local[c.name] = queue.Queue()
+                feed = _feeder(run.local[c.name], f"{c.name}.mq", c.queue)
+                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, 0, True)})
+        consumers = {c.name: c for c in process.consumers}
+        for a in process.actors:
+            c = consumers[a.consumer]
+            if a.role == topology.WORKER_SLOT:
+                spawn(a.name, worker_slot(c.name, c.queue, guards))
+            elif a.role == topology.SCHEDULER:
+                spawn(a.name, execution_scheduler(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+            else:
+                spawn(a.name, completion_listener(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+
+
 def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, settings: LiveSettings | None = None) -> LiveRun:
     """One live run of ``config``; always cleans up its schema, queues and connections."""
+    if config.deployment.listeners != 1:
+        # sim/topology.py: k handlers share ONE completion consumer per executor. Live, each
+        # thread has its own AMQP channel, so k threads would be k consumers with k prefetch
+        # windows: not the topology the simulator runs (nor attune's, which has one handler).
+        raise ValueError(
+            f"live runs one completion handler per executor (attune's); listeners={config.deployment.listeners} is simulated only"
+        )
     settings = settings or LiveSettings()
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:10]}"
     run = _Run(config, settings, seed, gates or Gates(), tag)
@@ -297,27 +330,7 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         for q in queues:
             mq_admin.declare(q)
 
-        def spawn(name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
-            actor = _Actor(run, name, gen, consumers or {})
-            run.actors.append(actor)
-
-        for w in range(1, dep.workers + 1):
-            consumer = f"worker{w}"
-            run.local[consumer] = queue.Queue()
-            feed = _feeder(run.local[consumer], f"worker{w}.mq", worker_queue(w))
-            spawn(f"worker{w}.feed", feed, {f"worker{w}.mq": (worker_queue(w), 0, True)})
-            for slot in range(dep.worker_slots):
-                spawn(f"worker{w}.slot{slot}", worker_slot(consumer, worker_queue(w), guards))
-        for e in range(dep.replicas):
-            requests = f"exec{e}.requests"
-            spawn(f"exec{e}.scheduler", execution_scheduler(guards, requests), {requests: (REQUESTS_QUEUE, dep.prefetch, False)})
-            for k in range(dep.listeners):
-                completions = f"exec{e}.completions{k}"
-                spawn(
-                    f"exec{e}.listener{k}",
-                    completion_listener(guards, completions),
-                    {completions: (COMPLETED_QUEUE, dep.prefetch, False)},
-                )
+        build_actors(run)
         for actor in run.actors:
             actor.start()
         starter = _Actor(run, "starter", start_workflow(guards, config.workflow_ref, config.graph), {})

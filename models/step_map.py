@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
+from racesim.models.guards import HEAD_SWITCHES, NAMED_SETS, OPTIONAL_SWITCHES, Guards
+
 ATTUNE_REPO = "https://github.com/AndroxxTraxxon/attune"
 VERSIONS = ("pre", "fix", "f93", "head")
 # version -> (label used in reports, full commit sha)
@@ -390,14 +392,14 @@ STEPS: tuple[Step, ...] = (
     Step("S2", "scheduler", "PRE/FIX: read the action (a workflow action starts a nested workflow). F93/HEAD: compare-and-set requested -> scheduling, then read the action.",
          (SCHEDULER, CLAIM), {"pre": _all(_s(SCHED, 211, 227)), "fix": _all(_s(SCHED, 193, 209)),
                               "f93": _all(_s(SCHED, 286, 300), _s(SCHED, 324, 344), _s(SCHED, 549, 613)),
-                              "head": _all(_s(SCHED, 614, 636), _s(SCHED, 648, 668), _s(SCHED, 900, 976))},
+                              "head": _all(_s(SCHED, 613, 626), _s(SCHED, 648, 668), _s(SCHED, 900, 976))},
          "A losing claim re-reads the row and requeues while the winner is still `scheduling`."),
     Step("S3", "scheduler", "Pick a worker round-robin. F93/HEAD: then compare-and-set scheduling -> scheduled with the worker.",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 230)), "fix": _all(_s(SCHED, 212)),
                         "f93": _all(_s(SCHED, 444, 514)), "head": _all(_s(SCHED, 776, 858))}),
     Step("S4", "scheduler", "PRE/FIX: write status scheduled from the snapshot, no precondition. F93/HEAD: publish to the worker (revert to requested if that fails).",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 238, 242)), "fix": _all(_s(SCHED, 237, 241)),
-                        "f93": _all(_s(SCHED, 517, 538)), "head": _all(_s(SCHED, 862, 885))}),
+                        "f93": _all(_s(SCHED, 517, 538)), "head": _all(_s(SCHED, 862, 889))}),
     Step("S5", "scheduler", "PRE/FIX: publish the dispatch to the chosen worker's queue.",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 245, 253), _s(SCHED, 1549, 1584)),
                         "fix": _all(_s(SCHED, 244, 252), _s(SCHED, 1628, 1663))}),
@@ -412,17 +414,23 @@ STEPS: tuple[Step, ...] = (
          "An entry dispatch error aborts the remaining entries in attune; racesim's starter continues with the next."),
     # ---- HEAD recovery actors (spec 3.4 and 10; optional: head+recovery) ---------------
     Step("R0", "recovery", "Timeout monitor: wait one check interval (60 s) between passes, on every replica.",
-         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 71, 100))},
+         ("racesim.models.recovery:timeout_monitor",), {"pre": _all(_s(TIMEOUT, 75, 97)), "fix": _all(_s(TIMEOUT, 75, 97)),
+                                                     "f93": _all(_s(TIMEOUT, 78, 100)), "head": _all(_s(TIMEOUT, 71, 99))},
          "attune's interval ticks once at start; racesim starts with the wait (a pass at t = 0 finds nothing stale)."),
     Step("R1", "recovery", "Timeout monitor: rows scheduled and not updated for 300 s -> compare-and-set to failed, then publish a completion.",
-         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 102, 240))}),
+         ("racesim.models.recovery:timeout_monitor",),
+         {"pre": _all(_s(TIMEOUT, 100, 148), _s(TIMEOUT, 159, 207), _s(TIMEOUT, 210, 228)),
+          "fix": _all(_s(TIMEOUT, 100, 148), _s(TIMEOUT, 159, 207), _s(TIMEOUT, 210, 228)),
+          "f93": _all(_s(TIMEOUT, 103, 151), _s(TIMEOUT, 162, 217), _s(TIMEOUT, 220, 238)),
+          "head": _all(_s(TIMEOUT, 102, 150), _s(TIMEOUT, 161, 216), _s(TIMEOUT, 219, 241))},
+         "PRE/FIX write failed with no status precondition (F93 adds the compare-and-set), and before HEAD the completion is a private payload the listener cannot decode, so no advance follows. racesim models the HEAD form, under head+recovery."),
     Step("R2", "recovery", "Dead-worker reconciliation: running rows on a missing/inactive worker or one silent for 90 s -> CAS running to abandoned, publish a completion.",
-         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 243, 300))}),
+         ("racesim.models.recovery:timeout_monitor",), {"head": _all(_s(TIMEOUT, 243, 274), _s(TIMEOUT, 276, 289), _s(TIMEOUT, 291, 377))}),
     Step("R3", "recovery", "Supervisor: rows non-terminal (or running on a dead or null worker) and not updated for 2 h -> abandoned (canceling -> cancelled), publish a completion.",
-         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 705, 770), _s(MAINT, 336, 362))},
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 705, 770), _s(MAINT, 333, 366))},
          "The null-worker clause matches every workflow's own execution, written only at completion."),
     Step("R4", "recovery", "Supervisor workflow rule: copy a terminal parent status onto a stale workflow; fail a stale workflow whose children are all terminal with one failed/abandoned, and publish its completion.",
-         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 676, 700), _s(MAINT, 599, 681))}),
+         ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 676, 700), _s(MAINT, 599, 683))}),
 )
 # fmt: on
 
@@ -450,6 +458,21 @@ def version_for(guards_name: str) -> str | None:
         return None
     ablated = any(part.strip().startswith(("no-", "no_")) for part in rest.split("+") if part)
     return None if ablated else version
+
+
+def version_of(guards: Guards) -> str:
+    """The version whose attune lines best describe a run under ``guards``: an exact version
+    switch set maps to itself; an ablation maps to the version it was cut from (any HEAD-only
+    switch -> ``head``, the lock -> ``f93``, a Layer -> ``fix``, nothing -> ``pre``)."""
+    on = set(guards.switches) - set(OPTIONAL_SWITCHES)
+    for version in VERSIONS:
+        if on == set(NAMED_SETS[version]):
+            return version
+    if on & (set(HEAD_SWITCHES) | {"release_one"}):
+        return "head"
+    if guards.lock or guards.dedupe or guards.claim:
+        return "f93"
+    return "fix" if guards.layer1 or guards.layer2 else "pre"
 
 
 def step(label: str) -> Step:

@@ -52,8 +52,8 @@ def table(summaries: list[Summary], graph: Graph, title: str) -> Table:
     """One row per guard set x deployment."""
     successors = [name for name, node in graph.nodes.items() if node.with_items is None]
     items = [name for name, node in graph.nodes.items() if node.with_items is not None]
-    # a single successor is named: "validate twice" is the seed question's answer
-    succ_head = f"{successors[0]} twice" if len(successors) == 1 else "successor twice"
+    # a single successor is named: "validate dup" is the seed question's answer
+    succ_head = f"{successors[0]} dup" if len(successors) == 1 else "successor dup"
     grid = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     grid.add_column("guards", no_wrap=True)
     grid.add_column("deployment", no_wrap=True)
@@ -75,7 +75,10 @@ def table(summaries: list[Summary], graph: Graph, title: str) -> Table:
 def footer(runs: int, scenario_runs: int, scenario: str, capped: bool) -> list[str]:
     """``capped``: fewer runs than the scenario asks for were run because --runs was not given."""
     _, high = wilson_interval(0, runs)
-    lines = [f"a count is runs with the finding / runs; 0/{runs} bounds P(finding) below {high:.3f} (95%)."]
+    lines = [
+        "a count is runs with the finding / runs: dup = a task without with_items dispatched more than once,",
+        f"item re-runs = an item handed to workers more than once; 0/{runs} bounds P(finding) below {high:.3f} (95%).",
+    ]
     if capped:
         lines.append(
             f"{runs} runs per cell for a quick first answer (the scenario asks for {scenario_runs}: add --runs {scenario_runs})."

@@ -12,10 +12,13 @@ attune reads a workflow file in four stages, each of which can refuse it:
    needs sub-tasks, every transition target must be a task of the same list, retry count 1-100.
 
 This module reproduces those stages on the YAML node tree so that a refusal names the input
-file's line. The four modelled commits differ only in stage 1: before 7438f92 ``ref`` and
-``label`` were required and a mapping publish entry took text values only; 7438f92 made both
-optional (action-linked files omit them) and let publish values be any data; f93e922 added
-``cancellation_policy``; 9206d41 added per-task worker and permission fields (data only).
+file's line. The four modelled commits differ only in stage 1 and the layouts: before 7438f92
+``ref`` and ``label`` were required, a mapping publish entry took text values only and the pack
+loader read no ``workflow_file``; 7438f92 made both optional (action-linked files omit them),
+let publish values be any data and added the action-linked layout; f93e922 added
+``cancellation_policy``; 9206d41 added per-task worker and permission fields (data only). The
+rules themselves follow serde_yaml 0.9 (which serde_yaml_ng 0.10 forks): any scalar decodes as
+text, an empty plain value as an empty list or mapping, ``~``/``null``/empty as a missing option.
 
 attune's stricter ``WorkflowValidator`` (crates/common/src/workflow/validator.rs) runs only on
 the pack workflow sync / validate paths for standalone files (the pack install and update paths
@@ -797,13 +800,20 @@ def load_file(path: Path, lenient: bool = False, source: str | None = None) -> t
     source = source or str(path)
     node = read_node(path, source)
     action_file = None
-    if isinstance(node, yaml.MappingNode) and _key(node, "workflow_file") is not None:
+    refused: dict[str, Rejection] = {}
+    linked = _key(node, "workflow_file") if isinstance(node, yaml.MappingNode) else None
+    if linked is not None:
         action_file = source
+        # b54aa3e's pack loader has no workflow_file: the layout arrived with 7438f92
+        line = linked[1].start_mark.line + 1
+        why = "b54aa3e's pack loader does not read workflow_file (the action-linked layout arrived with 7438f92)"
+        refused["PRE"] = Rejection(source, ("workflow_file",), line, why, "use a standalone file under workflows/")
         path, source = _linked(node, path, source)
         node = read_node(path, source)
-    refused: dict[str, Rejection] = {}
     parsed: dict[str, Workflow] = {}
     for label, _commit in VERSIONS:
+        if label in refused:
+            continue
         try:
             parsed[label] = parse(node, source, label)
         except Rejection as exc:

@@ -211,10 +211,11 @@ def read_input(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise InputFileError(f"cannot read: {_why(exc)}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputFileError(f"cannot read: {_kind(mode)}, not a regular file")
     with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputFileError(f"cannot read: {_kind(mode)}, not a regular file")
         try:
             raw = fh.read(max_bytes + 1)
         except OSError as exc:

@@ -32,15 +32,14 @@ from racesim.models.listener import completion_listener
 from racesim.models.ops import Model, Op, StoreError
 from racesim.models.recovery import supervisor, timeout_monitor
 from racesim.models.rows import (
-    COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
-    REQUESTS_QUEUE,
     WORKER_DISPATCH,
     Delivery,
     worker_queue,
 )
 from racesim.models.starter import start_workflow
 from racesim.models.worker import worker_slot
+from racesim.sim import topology
 from racesim.sim.broker import Consumer, SimBroker
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig, TaskOutcome
@@ -138,11 +137,11 @@ class World:
         self._direct = None if self._track else source.direct_draws()
         self._next_actor = 0
         self._executor_generation: dict[int, int] = {}
-        self._executor_consumers: dict[int, tuple[str, str]] = {}
+        self._executor_consumers: dict[int, tuple[str, ...]] = {}
         self._worker_consumers: dict[str, Consumer] = {}  # worker queue -> its consumer
         self._worker_slots: dict[str, int] = {}  # worker consumer -> slot actors created
+        self._worker_specs: dict[str, topology.ProcessSpec] = {}  # worker consumer -> its process
         self._worker_generation: dict[int, int] = {}
-        self._worker_of: dict[str, int] = {}  # worker consumer -> worker number
         self.crashes = 0
         self._crash_p = config.faults.get("crash")
         # crash choice points: sampled, chosen by the strategy, or replayed from a recording
@@ -187,29 +186,28 @@ class World:
 
     def _start_worker(self, w: int) -> None:
         """Worker process ``w`` (again, after a crash: a new consumer, no slots yet)."""
-        dep = self.config.deployment
         gen = self._worker_generation.get(w, 0)
         self._worker_generation[w] = gen + 1
-        name = f"worker{w}" if gen == 0 else f"worker{w}r{gen}"
-        self._worker_slots[name] = 0
-        self._worker_of[name] = w
-        consumer = self.broker.add_consumer(name, worker_queue(w), dep.prefetch, auto_ack=True)
-        self._worker_consumers[worker_queue(w)] = consumer
-        while consumer.buffer and self._worker_slots[name] < dep.worker_slots:  # work that waited
-            self._add_worker_slot(name)
+        spec = topology.worker(self.config.deployment, w, gen)
+        [c] = spec.consumers
+        self._worker_specs[c.name] = spec
+        self._worker_slots[c.name] = 0
+        consumer = self.broker.add_consumer(c.name, c.queue, c.prefetch, auto_ack=c.auto_ack)
+        self._worker_consumers[c.queue] = consumer
+        while consumer.buffer and self._worker_slots[c.name] < len(spec.actors):  # work that waited
+            self._add_worker_slot(c.name)
 
-    def _spawn_worker_slot(self, name: str, consumer: str) -> None:
-        group = f"worker{self._worker_of[consumer]}"
-        queue = self.broker.consumers[consumer].queue
-        slot = worker_slot(consumer, queue, self.config.guards)
-        self.spawn(name, group, slot, respawn=lambda: self._spawn_worker_slot(name, consumer))
+    def _spawn_worker_slot(self, slot: topology.ActorSpec, group: str, queue: str) -> None:
+        gen = worker_slot(slot.consumer, queue, self.config.guards)
+        self.spawn(slot.name, group, gen, respawn=lambda: self._spawn_worker_slot(slot, group, queue))
 
     def _add_worker_slot(self, consumer: str) -> None:
         """Slots are created when work arrives, up to the worker's permit count: an idle
         slot only waits on the queue, so creating it late changes nothing but the cost."""
         n = self._worker_slots[consumer]
         self._worker_slots[consumer] = n + 1
-        self._spawn_worker_slot(f"{consumer}.slot{n}", consumer)
+        spec = self._worker_specs[consumer]
+        self._spawn_worker_slot(spec.actors[n], spec.group, spec.consumers[0].queue)
 
     def _schedule_restart(self, name: str, start: Callable[[], None]) -> None:
         """A crashed process comes back after the restart delay, as the op of a small actor
@@ -219,19 +217,21 @@ class World:
         self.spawn(f"{name}.restart", "restart", _restarter(start, self.config.deployment.restart_delay))
 
     def _start_executor(self, e: int, delay: float) -> None:
-        dep, guards = self.config.deployment, self.config.guards
+        guards = self.config.guards
         gen = self._executor_generation.get(e, 0)
         self._executor_generation[e] = gen + 1
-        prefix = f"exec{e}" if gen == 0 else f"exec{e}r{gen}"
-        requests = self.broker.add_consumer(f"{prefix}.requests", REQUESTS_QUEUE, dep.prefetch).name
-        completions = self.broker.add_consumer(f"{prefix}.completions", COMPLETED_QUEUE, dep.prefetch).name
-        self._executor_consumers[e] = (requests, completions)
-        group = f"exec{e}"
-        self.spawn(f"{prefix}.scheduler", group, execution_scheduler(guards, requests), delay)
-        for k in range(dep.listeners):
-            self.spawn(f"{prefix}.listener{k}", group, completion_listener(guards, completions), delay)
+        spec = topology.executor(self.config.deployment, e, gen)
+        for c in spec.consumers:
+            self.broker.add_consumer(c.name, c.queue, c.prefetch, auto_ack=c.auto_ack)
+        self._executor_consumers[e] = tuple(c.name for c in spec.consumers)
+        for actor in spec.actors:
+            if actor.role == topology.SCHEDULER:
+                self.spawn(actor.name, spec.group, execution_scheduler(guards, actor.consumer), delay)
+            else:
+                self.spawn(actor.name, spec.group, completion_listener(guards, actor.consumer), delay)
         if guards.recovery:
-            self.spawn(f"{prefix}.monitor", group, timeout_monitor(self.config.recovery), delay)
+            prefix = spec.actors[0].name.split(".")[0]
+            self.spawn(f"{prefix}.monitor", spec.group, timeout_monitor(self.config.recovery), delay)
 
     def spawn(self, name: str, group: str, gen: Model, delay: float = 0.0, respawn: Callable[[], None] | None = None) -> Actor:
         """A new actor: its model runs to its first op now (so its draws come in the order
@@ -564,7 +564,7 @@ class World:
                 actor.respawn()
             return
         if kind is CRASH_WORKER_PROCESS:  # every slot of the worker, and its consumer
-            w = self._worker_of[actor.name.split(".")[0]]
+            w = int(actor.group[6:])
             self.records.append((now, actor.name, op.step, "Crash", (actor.group, *op.args()), None))
             for other in [a for a in self.actors.values() if a.group == actor.group and a.alive]:
                 self._kill(other)

@@ -125,3 +125,11 @@ def test_audit_of_the_corpus_prints_the_table_and_writes_the_html_index(tmp_path
         assert f'href="{name}"' in index
         assert (out / "scenarios" / name.replace(".html", ".yaml")).is_file()
     assert index.count("not audited") == 3
+
+
+@pytest.mark.slow
+def test_the_audit_is_the_same_for_any_jobs():
+    args = (str(DATA / "pack"), str(DATA / "standalone.yaml"), "--runs", "30", "--json", "--fail-on", "none")
+    serial, parallel = invoke(*args, "--jobs", "1"), invoke(*args, "--jobs", "2")
+    assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
+    assert serial.stdout == parallel.stdout

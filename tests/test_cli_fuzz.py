@@ -102,6 +102,7 @@ OPTIONS: dict[str, dict[str, list[str] | None]] = {
     "validate": {},
     "import": {"--output": OUT_FILES, "--items": ["process_items=3", "x=1", "=", "process_items=-1", "a"]},
     "list": {},
+    "init": {"--from": WORKFLOWS, "--template": ["fanin", "x", ""], "--items": ["process_items=3", "x"], "--lenient": None},
     "audit": {
         "--versions": ["pre", "head", "pre,fix", "x", ","],
         "--replicas": LISTS,
@@ -126,7 +127,7 @@ CAPS = {
     "audit": ["--runs", "2", "--jobs", "1", "--versions", "pre,head", "--replicas", "1"],
 }
 POSITIONAL = {"run": SCENARIOS, "matrix": SCENARIOS, "explore": SCENARIOS, "check": SCENARIOS, "validate": SCENARIOS,
-              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": [],
+              "replay": SCHEDULES, "shrink": SCHEDULES, "import": WORKFLOWS, "list": [], "init": ["new.yaml", *OUT_FILES],
               "audit": WORKFLOWS}  # fmt: skip
 
 
@@ -144,12 +145,19 @@ def invocations(draw: st.DrawFn) -> list[str]:
 
 
 # ---- the sandbox --------------------------------------------------------------------------------
+class Schedule(str):
+    """A saved schedule's text, shown by its length in Hypothesis' falsifying examples."""
+
+    def __repr__(self) -> str:
+        return f"<schedule, {len(self)} characters>"
+
+
 @pytest.fixture(scope="module")
 def schedule_text(tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("source")
     r = CliRunner().invoke(cli, [*SCHEDULE_SOURCE, "--save-failing", str(d)], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    return sorted(d.glob("*.json"))[0].read_text()
+    return Schedule(sorted(d.glob("*.json"))[0].read_text())
 
 
 def build_sandbox(root: Path, schedule: str) -> None:

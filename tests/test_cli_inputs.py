@@ -177,3 +177,13 @@ def test_a_fifo_as_input_is_refused_not_waited_on(tmp_path, command):
     r = invoke(*command, str(fifo))
     assert r.exit_code == 2, r.output
     assert "not a regular file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("command", ["replay", "shrink"])
+def test_a_directory_as_schedule_file_is_one_line(tmp_path, command):
+    assert "a directory, not a regular file" in one_line(invoke(command, str(tmp_path)))
+
+
+@pytest.mark.parametrize("name", ["", "."])
+def test_shrink_of_no_file_name_is_one_line(name):
+    assert "not a schedule file" in one_line(invoke("shrink", name))

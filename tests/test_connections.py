@@ -77,6 +77,8 @@ def test_live_reaches_the_stores_named_by_the_options():
         catch_exceptions=False,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
+    text = CliRunner().invoke(cli, ["live", "with-items-fanin", "--runs", "1", "--time-scale", "0.01"], catch_exceptions=False)
+    assert text.exit_code == 0 and "live [none]" in text.stdout and "\\[" not in text.stdout
     wrong = CliRunner().invoke(
         cli, ["live", "with-items-fanin", "--runs", "1", "--amqp", "amqp://guest:s3cr3t@127.0.0.1:1/%2F"], catch_exceptions=False
     )

@@ -34,7 +34,7 @@ def test_default_matrix_shows_the_fix_holding_on_one_executor_and_leaking_on_two
     assert r.exit_code == 0, r.output
     table = rows(r.stdout)
     assert set(table) == {(g, d) for g in ("none", "both", "serialized", "head") for d in ("1 executor", "2 replicas")}
-    assert "validate twice" in r.stdout and "item re-runs" in r.stdout
+    assert "validate dup" in r.stdout and "item re-runs" in r.stdout
     assert table[("both", "1 executor")][0] == "0/40"
     assert table[("both", "2 replicas")][0] != "0/40"  # the fix leaks on two replicas
     assert table[("both", "1 executor")][1] != "0/40"  # and re-runs items even on one

@@ -136,6 +136,18 @@ def test_guard_set_names_map_to_versions_only_when_they_are_one():
         assert version in NAMED_SETS  # the models name the same four versions
 
 
+def test_a_run_s_guards_map_to_the_version_whose_lines_describe_it():
+    for version in step_map.VERSIONS:
+        assert step_map.version_of(Guards.parse(version)) == version
+    assert step_map.version_of(Guards.parse("serialized")) == "f93"
+    assert step_map.version_of(Guards.parse("head+recovery")) == "head"
+    assert step_map.version_of(Guards.parse("head+no-reconcile")) == "head"
+    assert step_map.version_of(Guards.parse("f93+reconcile")) == "head"
+    assert step_map.version_of(Guards.parse("lock+dedupe")) == "f93"
+    assert step_map.version_of(Guards.parse("layer1")) == "fix"
+    assert step_map.version_of(Guards.parse("none")) == "pre"
+
+
 def test_unknown_label_or_version_is_an_error():
     with pytest.raises(KeyError):
         step_map.lookup("P99", "pre")

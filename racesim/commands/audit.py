@@ -92,7 +92,7 @@ def audit(paths, versions, replicas, listeners, runs, seed, items, strict, jobs,
     directory = check_outputs(directories={"--html": html_dir}).get("--html")
     try:
         default_items, named_items = engine.parse_items(items)
-        files, _skipped = engine.discover(list(paths))
+        files, skipped_files = engine.discover(list(paths))
     except ScenarioError as exc:
         raise InputError(str(exc)) from None
     if not files:
@@ -103,8 +103,9 @@ def audit(paths, versions, replicas, listeners, runs, seed, items, strict, jobs,
         raise InputError(f"--items {sorted(unused)[0]}: no audited workflow has a with_items task of that name")
     cells = len(version_list) * len(deployments)
     total = runs * cells * sum(1 for a in audits if a.scenario is not None)
+    skipped = f" ({len(skipped_files)} other YAML files skipped: no 'tasks' or 'workflow_file')" if skipped_files else ""
     click.echo(
-        f"audit: {len(audits)} workflow files, {cells} cells each ({', '.join(version_list)} x "
+        f"audit: {len(audits)} workflow files{skipped}, {cells} cells each ({', '.join(version_list)} x "
         f"{len(deployments)} deployments), {runs} runs per cell: {total} runs on {jobs} jobs",
         err=True,
     )

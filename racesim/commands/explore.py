@@ -387,6 +387,8 @@ def shrink_cmd(file, output, max_runs) -> None:
     """Shrink a failing schedule FILE to a minimal one with the same finding."""
     if not 1 <= max_runs <= MAX_SCHEDULES:
         raise InputError(f"--max-runs: must be between 1 and {MAX_SCHEDULES}, got {max_runs}")
+    if not Path(file).name:  # '' or '.': no file, and no name to derive the output's from
+        raise InputError(f"{file!r}: not a schedule file")
     target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
     checked = check_outputs({"--output": str(target)})["--output"]
     schedule, result = replay_file(file)
