@@ -77,6 +77,7 @@ class Explanation:
     window: RaceWindow
     steps: list[str] = field(default_factory=list)  # step labels in the chain, first use order
     missed_any: bool = False  # did a later chain miss an earlier one's write?
+    guards: tuple[str, ...] = ()  # the guard switches the run had on
 
 
 def explain(analysis: RunAnalysis, window: RaceWindow) -> Explanation:
@@ -113,12 +114,16 @@ def explain(analysis: RunAnalysis, window: RaceWindow) -> Explanation:
         window,
         steps,
         any(link.missed for c in chains[1:] for link in c.reads),
+        tuple(analysis.config.guards.switches),
     )
 
 
-def explanations(analysis: RunAnalysis, task: str | None = None) -> list[Explanation]:
-    """Explanations of the run's duplicates, of one task's keys when ``task`` is given."""
-    return [explain(analysis, w) for w in analysis.windows if task is None or w.task == task]
+def explanations(analysis: RunAnalysis, task: str | None = None, kind: str | None = None) -> list[Explanation]:
+    """Explanations of the run's duplicates: of one task's keys when ``task`` is given, of
+    one kind ("rows" or "rerun") when ``kind`` is."""
+    return [
+        explain(analysis, w) for w in analysis.windows if (task is None or w.task == task) and (kind is None or w.kind == kind)
+    ]
 
 
 # ---- what stopped it in the contrast run -----------------------------------------------------
@@ -133,7 +138,8 @@ class GuardStop:
 def guard_stops(analysis: RunAnalysis, task: str) -> list[GuardStop]:
     """Every guard decision in a run that kept ``task`` from a dispatch: Layer 1 returning
     after a predecessor's last item (F1), Layer 2 finding a row (F2), the dispatch key
-    already taken (D5'), a lost claim (S2), a re-check of a pending row under the lock (P6d)."""
+    already taken (D5'), the claim dropping a row that is no longer requested (S1) or losing
+    its compare-and-set (S2), a re-check of a pending row under the lock (P6d)."""
     out: list[GuardStop] = []
     evs, db = analysis.events, analysis.db
     node = analysis.config.graph.nodes.get(task)
@@ -147,8 +153,26 @@ def guard_stops(analysis: RunAnalysis, task: str) -> list[GuardStop]:
         elif adv.outcome == SKIPPED_F2 and task in adv.skipped:
             f2 = next(i for i in range(adv.start, adv.end + 1) if evs[i].actor == adv.actor and evs[i].step == "F2")
             out.append(GuardStop("F2", "layer2", fact(analysis, f2), task))
+    last_s1: dict[str, int] = {}  # actor -> its last S1 read
     for i, ev in enumerate(evs):
-        if ev.op == "InsertDispatchKey" and ev.result is False and task in ev.args:
+        if ev.step == "S1" and ev.op == "ReadExecution":
+            last_s1[ev.actor] = i
+        elif ev.op == "Ack" and ev.step == "S1" and ev.actor in last_s1:
+            # The claim's in-memory drop: S1 read a row neither requested nor scheduling.
+            r = last_s1.pop(ev.actor)
+            t = task_of(db, evs[r].args[0])
+            if t is not None and t[0] == task:
+                out.append(GuardStop("S1", "claim", fact(analysis, r), task_label(t)))
+        elif ev.op == "SelectPending" and ev.step == "P6d" and len(ev.args) > 1 and ev.args[1] == task:
+            # A release that found fewer pending rows because a claim had already moved one
+            # out of requested: the claim's write is the write this select observed.
+            for w, _, data in analysis.graph.in_edges(i, data=True):
+                cas = evs[w]
+                if data["kind"] == "wr" and cas.op == "CasExecutionStatus" and cas.step == "S2" and cas.result is True:
+                    t = task_of(db, cas.args[0])
+                    if t is not None and t[0] == task:
+                        out.append(GuardStop("S2", "claim", fact(analysis, w), task_label(t)))
+        elif ev.op == "InsertDispatchKey" and ev.result is False and task in ev.args:
             out.append(GuardStop(ev.step, "dedupe", fact(analysis, i), task))
         elif ev.op == "CasExecutionStatus" and ev.result is False and ev.step == "S2":
             t = task_of(db, ev.args[0])

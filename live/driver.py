@@ -41,10 +41,10 @@ from racesim.models.rows import (
     ExecRow,
     worker_queue,
 )
-from racesim.models.starter import start_workflow
+from racesim.models.starter import start_after
 from racesim.models.worker import worker_slot
 from racesim.sim import topology
-from racesim.sim.checkers import Verdict, check
+from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.config import RunConfig
 
 Key = tuple[str, int | None]  # (task name, item index): a row's identity across sim and live
@@ -333,9 +333,15 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         build_actors(run)
         for actor in run.actors:
             actor.start()
-        starter = _Actor(run, "starter", start_workflow(guards, config.workflow_ref, config.graph), {})
-        run.actors.append(starter)
-        starter.start()
+        # load: one starter per workflow execution, each waiting for its arrival time
+        # (scaled like every Sleep); Poisson gaps drawn from the run's seed
+        gaps = random.Random(seed)
+        starts = config.load.start_times(lambda _channel: gaps.expovariate(1.0 / config.load.gap))
+        for i, at in enumerate(starts):
+            name = "starter" if len(starts) == 1 else f"starter{i}"
+            starter = _Actor(run, name, start_after(at, guards, config.workflow_ref, config.graph), {})
+            run.actors.append(starter)
+            starter.start()
         quiescent = _wait_quiescent(run, mq_admin, queues)
     finally:
         run.stop.set()
@@ -407,16 +413,28 @@ def _join(run: _Run) -> None:
 
 
 def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
+    """Each workflow execution checked on its own, as in the simulator (load)."""
     admin.execute(f'SET search_path TO "{run.schema}"')
     try:
-        row = admin.execute("SELECT id FROM workflow_execution ORDER BY id LIMIT 1").fetchone()
-        if row is None:
+        ids = [r[0] for r in admin.execute("SELECT id FROM workflow_execution ORDER BY id").fetchall()]
+        if not ids:
             raise RuntimeError(f"live run {run.tag}: the workflow was never started ({'; '.join(run.errors)})")
-        we, children = pg_store.read_workflow(admin, row[0])
-        run.children = children
-        return check(
-            run.config.graph, we, children, list(run.dispatched), list(run.completions), livelock, None, run.config.guards.handled
-        )
+        verdicts: dict[int, Verdict] = {}
+        run.children = []
+        for w in ids:
+            we, children = pg_store.read_workflow(admin, w)
+            run.children.extend(children)
+            verdicts[w] = check(
+                run.config.graph,
+                we,
+                children,
+                list(run.dispatched),
+                list(run.completions),
+                livelock,
+                None,
+                run.config.guards.handled,
+            )
+        return merge(verdicts)
     finally:
         admin.execute("SET search_path TO DEFAULT")
 

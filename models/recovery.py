@@ -42,6 +42,7 @@ class RecoveryTiming:
 
 
 FIELDS = tuple(RecoveryTiming.__dataclass_fields__)
+Scan = tuple[tuple[tuple[int, str], ...], bool]  # RecoveryScan's answer: ((id, status), ...), still open
 
 
 def timeout_monitor(timing: RecoveryTiming) -> Model:
@@ -52,14 +53,16 @@ def timeout_monitor(timing: RecoveryTiming) -> Model:
         yield Sleep("R0", timing.monitor_interval)
         now += timing.monitor_interval
         acted = False
-        stale, open_ = yield RecoveryScan("R1", "timeout", timing.scheduled_timeout, timing.monitor_limit)
+        found: Scan = yield RecoveryScan("R1", "timeout", timing.scheduled_timeout, timing.monitor_limit)
+        stale, open_ = found
         for eid, _status in stale:
             # since f93e922 a CAS: still scheduled and still older than the cutoff
             won = yield CasExecutionStatus("R1", eid, SCHEDULED, FAILED, None, timing.scheduled_timeout)
             if won:
                 acted = True
                 yield from _complete("R1", eid, FAILED)
-        dead, _ = yield RecoveryScan("R2", "dead_worker", 0.0, timing.monitor_limit, timing.heartbeat_timeout)
+        found = yield RecoveryScan("R2", "dead_worker", 0.0, timing.monitor_limit, timing.heartbeat_timeout)
+        dead = found[0]
         for eid, _status in dead:
             won = yield CasExecutionStatus("R2", eid, RUNNING, ABANDONED)
             if won:
@@ -78,16 +81,19 @@ def supervisor(timing: RecoveryTiming) -> Model:
         yield Sleep("R3", timing.supervisor_interval)
         now += timing.supervisor_interval
         acted = False
-        rows, open_ = yield RecoveryScan(
+        found: Scan = yield RecoveryScan(
             "R3", "supervisor", timing.supervisor_age, timing.supervisor_limit, timing.supervisor_age
         )
+        rows, open_ = found
         for eid, status in rows:
             new = CANCELLED if status == CANCELING else ABANDONED
             won = yield CasExecutionStatus("R3", eid, status, new)
             if won:
                 acted = True
                 yield from _complete("R3", eid, new)
-        workflows = yield StaleWorkflows("R4", timing.supervisor_age, timing.supervisor_limit)
+        workflows: tuple[tuple[int, int, str, bool], ...] = yield StaleWorkflows(
+            "R4", timing.supervisor_age, timing.supervisor_limit
+        )
         for w, execution, status, publish in workflows:
             acted = True
             yield UpdateWorkflowExecution("R4", w, (("status", status),))

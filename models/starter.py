@@ -10,6 +10,7 @@ from racesim.models.ops import (
     InsertWorkflowExecution,
     Model,
     SetExecutionStatus,
+    Sleep,
     StoreError,
     UpdateWorkflowExecution,
 )
@@ -30,3 +31,10 @@ def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Model:
             yield from dispatch(guards, w, parent, graph.nodes[name], None, None)
         except StoreError:
             pass
+
+
+def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Generator:
+    """A workflow start that arrives ``delay`` seconds into the run (load, live mode)."""
+    if delay > 0:
+        yield Sleep("start", delay)
+    yield from start_workflow(guards, workflow_ref, graph)

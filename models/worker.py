@@ -10,6 +10,7 @@ from racesim.models.rows import (
     STATUS_CHANGED,
     STATUS_QUEUE,
     Delivery,
+    ExecRow,
     Message,
 )
 from racesim.models.statuses import CANCELING, CANCELLED, COMPLETED, FAILED, RUNNING
@@ -26,7 +27,7 @@ def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Model:
 
 def run_execution(eid: int, precheck: bool = False) -> Model:
     if precheck:  # HEAD 3.1 step 2 (spec 10)
-        row = yield ReadExecution("W2", eid)
+        row: ExecRow = yield ReadExecution("W2", eid)
         if row.status == CANCELLED:
             return  # skipped silently
         if row.status == CANCELING:

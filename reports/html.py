@@ -8,6 +8,7 @@ runs give byte-identical HTML.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 import jinja2
 from racesim.analysis import windows as aw
 from racesim.analysis.accesses import message_links, worker_dispatches
-from racesim.analysis.explain import explain
+from racesim.analysis.cases import Case, finding_seeds
+from racesim.analysis.explain import GuardStop, explanations, guard_stops
 from racesim.engine.runner import RunResult, Summary
 from racesim.models import ops
 from racesim.reports import reproduce, words
@@ -66,6 +68,7 @@ class Lane:
 
 @dataclass(slots=True)
 class RunView:
+    rid: str  # unique in the page
     role: str  # "failing" or "contrast"
     heading: str
     guards: str
@@ -91,6 +94,7 @@ class RunView:
     more_windows: list[str] = field(default_factory=list)
     advances: list[dict] = field(default_factory=list)
     dispatch_counts: list[tuple[str, int]] = field(default_factory=list)
+    involved: int = 0  # lanes of actors involved in the highlighted windows (drawn first)
 
 
 def _fmt_event(ev: Event) -> str:
@@ -138,15 +142,25 @@ def _omitted(evs: list[Event], lo: int, hi: int) -> list[str]:
     return out
 
 
-def run_view(result: RunResult, role: str, heading: str) -> RunView:
-    an = aw.analyse(result)
+def run_view(
+    result: RunResult,
+    role: str,
+    heading: str,
+    an: aw.RunAnalysis | None = None,
+    windows: list[aw.RaceWindow] | None = None,
+    rid: str = "",
+) -> RunView:
+    """One run's swimlanes. ``windows``: the race windows to highlight (default: all); the
+    lanes of the actors they involve come first."""
+    an = an if an is not None else aw.analyse(result)
     evs = an.events
     db = an.db
-    windows = an.windows
+    windows = an.windows if windows is None else windows
     marks_dup = duplicate_marks(result)
     focus = min((min([*w.reads, *w.dispatches]) for w in windows), default=None)
     lo, hi = _window_range(len(evs), focus)
-    actors = actor_order([e.actor for e in evs])
+    involved = actor_order([evs[i].actor for w in windows for i in w.members])
+    actors = involved + [a for a in actor_order([e.actor for e in evs]) if a not in involved]
     lanes = [Lane(a, 30 + k * LANE_H) for k, a in enumerate(actors)]
     db_y = 30 + len(actors) * LANE_H + 8
     mq_y = db_y + LANE_H
@@ -239,6 +253,7 @@ def run_view(result: RunResult, role: str, heading: str) -> RunView:
     ]
     counts = worker_dispatches(evs, db)
     view = RunView(
+        rid=rid or role,
         role=role,
         heading=heading,
         guards=result.output.config.guards.name,
@@ -264,6 +279,7 @@ def run_view(result: RunResult, role: str, heading: str) -> RunView:
         dispatch_counts=[(aw.task_label(k), len(v)) for k, v in counts.items()],
     )
     view.windows = [_window_view(an, w) for w in windows[:MAX_WINDOWS]]
+    view.involved = len(involved)
     view.more_windows = [
         f"{w.label} ({len(w.dispatches)} hand-overs, t={w.start:.6f} to {w.end:.6f})" for w in windows[MAX_WINDOWS:]
     ]
@@ -317,7 +333,6 @@ def _window_view(an: aw.RunAnalysis, w: aw.RaceWindow) -> dict:
     return {
         "label": w.label,
         "kind": w.kind,
-        "sentences": words.explanation_sentences(explain(an, w)),
         "start": f"{w.start:.6f}",
         "end": f"{w.end:.6f}",
         "nodes": node_views,
@@ -345,7 +360,7 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
     for f in faults:
         rows = []
         for gname in guards:
-            cells = []
+            cells: list[dict | None] = []
             for d in deployments:
                 s = next((x for x in summaries if x.guards == gname and x.deployment == d and x.faults == f), None)
                 if s is None:
@@ -393,6 +408,142 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
     return {"tables": tables, "hists": hists}
 
 
+def _version(guards) -> str:
+    """The attune version a guard set models, for step-map links (ablations count as FIX)."""
+    if guards.lock:
+        return "head" if guards.release_one else "f93"
+    return "fix" if guards.layer1 or guards.layer2 else "pre"
+
+
+def _step_map():
+    """The step map (models/step_map.py), or None while it is not there."""
+    try:
+        return importlib.import_module("racesim.models.step_map")
+    except ImportError:
+        return None
+
+
+def _step_rows(labels: list[str], guards, case_id: str) -> list[dict]:
+    """One row per step label: what it does, racesim's model line, attune's file:line."""
+    sm = _step_map()
+    version = _version(guards)
+    rows = []
+    for label in labels:
+        row = {"label": label, "anchor": f"{case_id}-step-{label}", "summary": "", "racesim": "", "attune": "", "url": ""}
+        if sm is not None:
+            try:
+                ref = sm.lookup(label, version)
+            except (KeyError, ValueError):
+                ref = None
+            if ref is not None:
+                row.update(
+                    summary=ref.summary,
+                    racesim=ref.racesim_ref or "",
+                    attune=(f"{ref.attune_ref} @ {ref.attune.commit[:7]}" if ref.attune is not None else "not in this version"),
+                    url=ref.attune_url or "",
+                )
+        rows.append(row)
+    return rows
+
+
+_KIND_OF = {"duplicate_dispatch": "rows", "item_rerun": "rerun"}
+
+
+def _reasons(result: RunResult, finding: str) -> list[str]:
+    """What the checker said about a finding with no race window to explain."""
+    v = result.verdict
+    results = getattr(v, "results", None)
+    if isinstance(results, dict) and finding in results:
+        return list(results[finding].details)
+    return {
+        "missed": [f"never dispatched: {m}" for m in v.missed],
+        "stuck": list(v.stuck_reasons),
+        "lost_updates": [f"lost from completed/failed_tasks: {t}" for t in v.lost_tasks],
+        "wrong_outcomes": list(v.wrong_reasons),
+    }.get(finding, [])
+
+
+def case_view(case: Case, k: int) -> dict:
+    """One tab of the report: a (finding, task) pair, its explanation and its two runs."""
+    cid = f"case{k}"
+    an = aw.analyse(case.failing)
+    guards = case.failing.output.config.guards
+    is_dup = case.finding in _KIND_OF or case.finding == "duplicates"
+    exps = explanations(an, case.task, _KIND_OF.get(case.finding)) if is_dup else []
+    stops: list[GuardStop] = []
+    contrast_an = aw.analyse(case.contrast) if case.contrast is not None else None
+    if contrast_an is not None:
+        seen: set[tuple[str, str, str]] = set()
+        tasks = [case.task] if case.task is not None else list(dict.fromkeys(e.task for e in exps))
+        for task in tasks:
+            for stop in guard_stops(contrast_an, task):
+                if (task, stop.step, stop.guard) not in seen:
+                    seen.add((task, stop.step, stop.guard))
+                    stops.append(stop)
+    labels: list[str] = []
+    for e in exps[:MAX_WINDOWS]:
+        labels += [x for x in e.steps if x not in labels]
+    contrast_labels = [s.step for s in stops if s.step not in labels]
+    windows = [e.window for e in exps]
+    failing = run_view(
+        case.failing, "failing", f"failing run: guards {guards.name}, seed {case.seed}", an, windows or None, f"{cid}-failing"
+    )
+    contrast = None
+    if case.contrast is not None and contrast_an is not None:
+        cg = case.contrast.output.config.guards
+        contrast = run_view(
+            case.contrast,
+            "contrast",
+            ("the failing run's schedule replayed" if case.contrast_replayed else "the same seed")
+            + f" under guards {cg.name} (no {case.finding.replace('_', ' ')}"
+            + (f" of {case.task})" if case.task else ")"),
+            contrast_an,
+            None,
+            f"{cid}-contrast",
+        )
+    return {
+        "id": cid,
+        "title": case.title,
+        "finding": case.finding,
+        "task": case.task,
+        "summary": f"{case.runs} run(s), {case.occurrences} occurrence(s); first seed {case.seed}",
+        "explanations": [
+            {
+                "key": e.key,
+                "kind": e.kind,
+                "sentences": [words.parts(x) for x in words.explanation_sentences(e)],
+                "graph": _window_view(an, e.window),
+            }
+            for e in exps[:MAX_WINDOWS]
+        ],
+        "more": [e.key for e in exps[MAX_WINDOWS:]],
+        "reasons": [] if exps else _reasons(case.failing, case.finding),
+        "stops": [words.parts(words.stop_sentence(s)) for s in stops],
+        "contrast_guards": case.contrast.output.config.guards.name if case.contrast is not None else None,
+        "contrast_how": "the failing run's schedule replayed" if case.contrast_replayed else "the same seed",
+        "steps": _step_rows(labels, guards, cid),
+        "contrast_steps": _step_rows(contrast_labels, case.contrast.output.config.guards, cid) if case.contrast else [],
+        "version": _version(guards),
+        "runs": [v for v in (failing, contrast) if v is not None],
+    }
+
+
+def _fallback_cases(failing: RunResult, contrast: RunResult | None) -> list[Case]:
+    """One case for a report given one run (and its contrast) rather than a sweep: every
+    duplicate of the run explained in one tab, so the run is drawn once."""
+    config = failing.output.config
+    found = finding_seeds(_summary_of(failing))
+    finding = "duplicates" if any(f in _KIND_OF or f == "duplicates" for f, *_ in found) else "run"
+    return [Case(finding, None, 1, sum(x[4] for x in found), failing.seed, config, failing, contrast, False)]
+
+
+def _summary_of(result: RunResult) -> Summary:
+    config = result.output.config
+    summary = Summary(config.scenario, config.guards.name, 1, result.seed, config.deployment, config.faults)
+    summary.add(result)
+    return summary
+
+
 def context(
     *,
     title: str,
@@ -400,16 +551,23 @@ def context(
     summaries: list[Summary],
     failing: RunResult | None,
     contrast: RunResult | None,
+    cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> dict:
-    """``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
-    made with racesim.reports.reproduce (None: no single command reproduces it)."""
+    """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
+    ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
+    made with racesim.reports.reproduce (None: no single command reproduces it);
+    ``scenario_ref`` names the scenario as the cases' reproduce commands must."""
+    explicit = cases is not None
+    if cases is None:
+        cases = _fallback_cases(failing, contrast) if failing is not None else []
     header: list[tuple[str, str]] = []
     source = failing.output.config if failing is not None else None
     first = summaries[0] if summaries else None
     scenario = source.scenario if source else (first.scenario if first else "")
     header.append(("scenario", scenario))
-    if failing is not None:
+    if failing is not None and source is not None:
         strategy = next((s.strategy for s in summaries if s.guards == source.guards.name), "random")
         header += [
             ("guards", source.guards.name),
@@ -427,28 +585,36 @@ def context(
             ("strategy", ", ".join(dict.fromkeys(s.strategy for s in summaries))),
             ("seeds", f"{first.seed} .. {first.seed + first.runs - 1}"),
         ]
+    if contrast is not None:
+        header.append(("contrast digest", contrast.digest))
     if len(summaries) == 1:
         header.append(("sweep digest", summaries[0].digest))
     header.append(("racesim version", racesim.__version__))
     repro = [("this report", command)]
     given = reproduce_with or {}
+    ref = scenario_ref or scenario
     for label, run in (("the failing run", failing), ("the contrast run", contrast)):
         if run is not None:
-            line = given[label] if label in given else reproduce.for_run(run, scenario)
+            line = given[label] if label in given else reproduce.for_run(run, ref)
             repro.append((label, line if line is not None else reproduce.SAVE_HINT))
-    runs = []
-    if failing is not None:
-        runs.append(run_view(failing, "failing", f"failing run: guards {failing.output.config.guards.name}, seed {failing.seed}"))
-    if contrast is not None:
-        runs.append(run_view(contrast, "contrast", f"same seed under guards {contrast.output.config.guards.name} (no duplicate)"))
+    for c in cases if explicit else []:
+        if failing is None or c.failing.digest != failing.digest:
+            line = reproduce.for_run(c.failing, ref)
+            repro.append((f"{c.title} (seed {c.seed})", line if line is not None else reproduce.SAVE_HINT))
+        if c.contrast is not None:
+            if c.contrast_replayed:
+                line = "the failing run's schedule replayed under other guards: no single command"
+            else:
+                line = reproduce.for_run(c.contrast, ref) or reproduce.SAVE_HINT
+            repro.append((f"{c.title}: the contrast run", line))
+    views = [case_view(c, k) for k, c in enumerate(cases)]
     return {
         "title": title,
         "header": header,
         "repro": repro,
         "matrix": matrix_view(summaries),
-        "runs": runs,
-        "failing": runs[0] if failing is not None else None,
-        "contrast": runs[1] if contrast is not None and failing is not None else None,
+        "cases": views,
+        "runs": [r for v in views for r in v["runs"]],
         "max_events": MAX_EVENTS,
         "max_windows": MAX_WINDOWS,
         "label_w": LABEL_W,
@@ -473,10 +639,19 @@ def render(
     summaries: list[Summary],
     failing: RunResult | None,
     contrast: RunResult | None,
+    cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> str:
     ctx = context(
-        title=title, command=command, summaries=summaries, failing=failing, contrast=contrast, reproduce_with=reproduce_with
+        title=title,
+        command=command,
+        summaries=summaries,
+        failing=failing,
+        contrast=contrast,
+        cases=cases,
+        reproduce_with=reproduce_with,
+        scenario_ref=scenario_ref,
     )
     return _environment().get_template("report.html.j2").render(**ctx)
 
@@ -489,14 +664,20 @@ def write_report(
     summaries: list[Summary],
     failing: RunResult | None,
     contrast: RunResult | None,
+    cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
+    scenario_ref: str | None = None,
 ) -> output.Target:
+    """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
+    without them, the tabs come from the findings of ``failing``."""
     html = render(
         title=title,
         command=command,
         summaries=list(summaries or []),
         failing=failing,
         contrast=contrast,
+        cases=cases,
         reproduce_with=reproduce_with,
+        scenario_ref=scenario_ref,
     )
     return output.write_text(path, html)

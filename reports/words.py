@@ -18,8 +18,36 @@ GUARD_NAMES = {
 }
 
 
+# A step label inside a sentence is wrapped in these two characters, so a renderer can link it
+# to the step map (``parts``) or drop the marks (``plain``).
+OPEN, CLOSE = "\x02", "\x03"
+
+
+def mark(step: str) -> str:
+    return f"{OPEN}{step}{CLOSE}"
+
+
+def plain(text: str) -> str:
+    return text.replace(OPEN, "").replace(CLOSE, "")
+
+
+def parts(text: str) -> list[tuple[str, str | None]]:
+    """``text`` as (piece, step label or None) pairs, in order."""
+    out: list[tuple[str, str | None]] = []
+    rest = text
+    while OPEN in rest:
+        before, _, tail = rest.partition(OPEN)
+        label, sep, rest = tail.partition(CLOSE)
+        if before:
+            out.append((before, None))
+        out.append((label, label if sep else None))
+    if rest:
+        out.append((rest, None))
+    return out
+
+
 def when(f: Fact) -> str:
-    return f"at {f.step} (t={f.time:.6f})"
+    return f"at {mark(f.step)} (t={f.time:.6f})"
 
 
 def clause(f: Fact) -> str:
@@ -79,7 +107,7 @@ def explanation_sentences(e: Explanation) -> list[str]:
             parts.append(text)
         head = "; ".join(parts) if parts else f"{c.actor} read nothing decisive"
         out.append(f"{'First' if k == 0 else 'Then'}: {head}; so {clause(c.act)}.")
-    if e.kind == "rows" and len(e.chains) > 1 and not e.missed_any:
+    if e.kind == "rows" and len(e.chains) > 1 and not e.missed_any and "layer1" not in e.guards:
         out.append(
             "No later advance missed an earlier one's writes: each saw the task already in completed_tasks, "
             "but without Layer 1 nothing checks that list after remaining=0, and the successor was in neither "
@@ -88,6 +116,7 @@ def explanation_sentences(e: Explanation) -> list[str]:
     if e.kind == "rerun":
         for k, h in enumerate(e.handovers[1:], start=2):
             out.append(f"Hand-over {k}: {clause(h)}.")
+    if e.kind == "rerun" and "claim" not in e.guards:
         out.append(
             "Without a claim (compare-and-set on the status), the scheduler writes the row back as scheduled "
             "whatever status it read, so every request for the row becomes another hand-over to a worker."
@@ -100,17 +129,24 @@ def stop_sentence(s: GuardStop) -> str:
     f = s.fact
     if s.step == "F1":
         return (
-            f"{guard} stopped it at F1: {f.actor} read remaining=0 {when(f)} and returned, "
+            f"{guard} stopped it at {mark('F1')}: {f.actor} read remaining=0 {when(f)} and returned, "
             f"because {f.args[1] if len(f.args) > 1 else 'the task'} was already in completed_tasks, "
             f"so {s.subject} was not dispatched again."
         )
     if s.step == "F2":
-        return f"{guard} stopped it at F2: {clause(f)}, so {f.actor} skipped {s.subject}."
+        return f"{guard} stopped it at {mark('F2')}: {clause(f)}, so {f.actor} skipped {s.subject}."
     if s.guard == "dedupe":
-        return f"{guard} stopped it at {s.step}: {clause(f)}: the key existed, so no second row of {s.subject}."
+        return f"{guard} stopped it at {mark(s.step)}: {clause(f)}: the key existed, so no second row of {s.subject}."
+    if s.guard == "claim" and s.step == "S1":
+        return f"{guard} stopped it at {mark('S1')}: {clause(f)}, not requested, so the scheduler dropped the request."
+    if s.guard == "claim" and f.result is True:
+        return (
+            f"{guard} stopped it at {mark('S2')}: {clause(f)}, moving it out of requested before the next "
+            f"release at P6d looked for pending rows, so {s.subject} was not requested again."
+        )
     if s.guard == "claim":
-        return f"{guard} stopped it at S2: {clause(f)}, so {s.subject} was not handed over again."
-    return f"{guard} stopped it at {s.step}: {clause(f)}, so {s.subject} was not requested again."
+        return f"{guard} stopped it at {mark('S2')}: {clause(f)}, so {s.subject} was not handed over again."
+    return f"{guard} stopped it at {mark(s.step)}: {clause(f)}, so {s.subject} was not requested again."
 
 
 ADVANCE_OUTCOMES = {

@@ -75,7 +75,7 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
     ok = schema.check(doc, default_name)
     graph = Graph.build([_node(t) for t in ok.tasks])
     load = Load(**ok.load) if ok.load else Load()
-    timing_spec = dict(ok.timing)
+    timing_spec = {**_profile(doc, ok.profile), **ok.timing} if ok.profile else dict(ok.timing)
     if load.arrival == "poisson" and "arrival_gap" not in timing_spec:
         timing_spec["arrival_gap"] = {"dist": "exponential", "mean": load.gap}
     outcomes = tuple(
@@ -97,6 +97,16 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
         load=load,
         recovery=replace(RecoveryTiming(), **ok.recovery),
     )
+
+
+def _profile(doc: Document, name: str) -> dict[str, dict[str, float | str]]:
+    """``timing: {profile: FILE}``: the measured channels, FILE relative to the scenario file."""
+    base = Path(doc.source).parent if Path(doc.source).is_file() else Path.cwd()
+    path = base / name
+    if not path.is_file():
+        doc.fail(("timing", "profile"), f"no such profile file: {name}")
+    profile = schema.parse_text(schema.read_bytes(path, str(path)), str(path))
+    return schema.check_profile(profile)
 
 
 def _node(task: dict) -> Node:

@@ -496,6 +496,8 @@ def _load(doc: Document, value: object, counts: dict[str, int | None]) -> dict[s
     if arrival != "all" and "gap" not in spec:
         doc.fail(("load", "gap"), f"arrival {arrival} needs gap: seconds between starts (their mean for poisson)")
     gap = number(doc, ("load", "gap"), spec.get("gap", 0.0), 0.0, MAX_SECONDS)
+    if arrival == "poisson" and gap <= 0:
+        doc.fail(("load", "gap"), "a Poisson arrival needs a mean gap above 0")
     return {"count": count, "arrival": arrival, "gap": gap}
 
 
@@ -522,13 +524,30 @@ def _profile(doc: Document, value: object) -> str | None:
     return path
 
 
-def _timing(doc: Document, value: object) -> dict[str, dict[str, float | str]]:
-    timing = fields(doc, ("timing",), value, (*DEFAULT_TIMING, *TIMING_EXTRA_KEYS))
+PROFILE_KIND = "racesim-timing-profile"
+PROFILE_KEYS = ("kind", "version", "measured", "operations", "weights", "channels", "lock_round_trip")
+
+
+def check_profile(doc: Document) -> dict[str, dict[str, float | str]]:
+    """A timing profile written by ``racesim calibrate``: only ``channels`` feeds the
+    simulator (validated like a scenario's timing); the rest documents the measurement."""
+    top = fields(doc, (), doc.data, PROFILE_KEYS, ("kind", "channels"))
+    if top["kind"] != PROFILE_KIND:
+        doc.fail(("kind",), f"not a timing profile (expected kind: {PROFILE_KIND})")
+    channels = _timing(doc, top["channels"], ("channels",))
+    if "worker_duration" in channels:
+        doc.fail(("channels", "worker_duration"), "a profile measures the stores; worker durations belong to the scenario")
+    return channels
+
+
+def _timing(doc: Document, value: object, root: FieldPath = ("timing",)) -> dict[str, dict[str, float | str]]:
+    extra = TIMING_EXTRA_KEYS if root == ("timing",) else ()
+    timing = fields(doc, root, value, (*DEFAULT_TIMING, *extra))
     out: dict[str, dict[str, float | str]] = {}
     for key, raw in timing.items():
-        if key in TIMING_EXTRA_KEYS:
+        if key in extra:
             continue
-        path: FieldPath = ("timing", key)
+        path: FieldPath = (*root, key)
         spec = fields(doc, path, raw, ("dist", *sorted({p for ps in DISTRIBUTIONS.values() for p in ps})), ("dist",))
         dist = text(doc, (*path, "dist"), spec["dist"], MAX_NAME)
         if dist not in DISTRIBUTIONS:

@@ -82,6 +82,7 @@ def check(
         if row is None:
             continue
         wt = row.workflow_task
+        assert wt is not None  # children of a workflow all carry one
         key = (wt.task_name, wt.task_index, wt.retry_count)
         attempts[key] = attempts.get(key, 0) + 1
     counts: dict[tuple[str, int | None], int] = {}  # hand-overs per (task, index), attempts summed
@@ -90,8 +91,7 @@ def check(
     handed: dict[tuple[str, int | None, int], list[int]] = {}
     for eid in dispatched:
         row = by_id.get(eid)
-        if row is not None:
-            wt = row.workflow_task
+        if row is not None and (wt := row.workflow_task) is not None:
             handed.setdefault((wt.task_name, wt.task_index, wt.retry_count), []).append(eid)
     for (task, index, attempt), n in attempts.items():
         counts[(task, index)] = counts.get((task, index), 0) + n

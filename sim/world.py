@@ -188,6 +188,7 @@ class World:
         """Worker process ``w`` (again, after a crash: a new consumer, no slots yet)."""
         gen = self._worker_generation.get(w, 0)
         self._worker_generation[w] = gen + 1
+        self.db.worker_heartbeat.pop(w, None)  # beating again
         spec = topology.worker(self.config.deployment, w, gen)
         [c] = spec.consumers
         self._worker_specs[c.name] = spec
@@ -571,6 +572,7 @@ class World:
             consumer = self._worker_consumers[worker_queue(w)]
             if consumer.alive:
                 self.broker.kill_consumer(consumer.name)  # auto-acked deliveries it held are lost
+            self.db.worker_heartbeat[w] = now  # its last beat: HEAD's dead-worker rule ages from here
             self._schedule_restart(actor.group, partial(self._start_worker, w))
             return
         e = int(actor.group[4:])

@@ -83,3 +83,13 @@ def test_live_reaches_the_stores_named_by_the_options():
         cli, ["live", "with-items-fanin", "--runs", "1", "--amqp", "amqp://guest:s3cr3t@127.0.0.1:1/%2F"], catch_exceptions=False
     )
     assert wrong.exit_code == 2 and "s3cr3t" not in wrong.output
+
+
+def test_calibrate_never_prints_a_password(tmp_path):
+    r = CliRunner().invoke(
+        cli,
+        ["calibrate", "--out", str(tmp_path / "p.yaml"), "--postgres", "host=127.0.0.1 port=1 user=x password=s3cr3t"],
+        catch_exceptions=False,
+    )
+    assert r.exit_code == 2 and "s3cr3t" not in r.output, r.output
+    assert not (tmp_path / "p.yaml").exists()

@@ -96,3 +96,19 @@ def test_seed_clean_bound_is_reached_under_load_and_never_exceeded():
                 clean_max = max(clean_max, validates)
                 reached += validates == 4
     assert clean_max == 4 and reached > 0
+
+
+@pytest.mark.services
+def test_live_mode_runs_a_load_and_checks_each_execution():
+    from racesim.live.driver import LiveSettings, run_live
+
+    sc = loader.from_dict(
+        {
+            "workflow": SEED_WORKFLOW,
+            "load": {"count": 3, "arrival": "interval", "gap": 0.05},
+            "timing": {"worker_duration": {"dist": "uniform", "low": 0.03, "high": 0.035}},
+        }
+    )
+    result = run_live(config_for(sc, Guards.parse("f93")), 1, settings=LiveSettings(time_scale=1.0))
+    assert len(result.verdict.executions) == 3
+    assert result.verdict.duplicate_dispatches == 0 and result.verdict.stuck_workflows == 0

@@ -59,16 +59,26 @@ def list_cmd() -> None:
 SAVE_CAP = 20
 
 
-def _report_outputs(targets, title, ref, summaries, failing, contrast) -> None:
+def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=None) -> None:
     """Write the optional HTML report and Perfetto trace (checked ``targets`` by option);
-    ``ref`` names the scenario as the reproduce commands must (reproduce.for_run)."""
+    ``ref`` names the scenario as the reproduce commands must (reproduce.for_run). With
+    ``configs`` (one per summary) the report explains each finding and task of the sweep."""
     if "--html" in targets:
+        from racesim.analysis.cases import cases
         from racesim.reports import html
 
         runs = {"the failing run": failing, "the contrast run": contrast}
         again = {label: reproduce.for_run(r, ref) for label, r in runs.items() if r is not None}
+        found = cases(summaries, configs) if configs and summaries else None
         report = dict(
-            title=title, command=invocation(), summaries=summaries, failing=failing, contrast=contrast, reproduce_with=again
+            title=title,
+            command=invocation(),
+            summaries=summaries,
+            failing=failing,
+            contrast=contrast,
+            reproduce_with=again,
+            cases=found,
+            scenario_ref=ref,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     if "--trace-json" in targets:
@@ -174,7 +184,7 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
-        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config])
     if save_dir:
         directory = targets["--save-failing"]
         assert isinstance(directory, Path)  # check_outputs gives directories as paths
@@ -297,7 +307,7 @@ def matrix(
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed)
-        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast, configs)
 
 
 def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> list[Path]:

@@ -1,0 +1,93 @@
+"""Timing profiles: written by `racesim calibrate`, validated like scenario input, merged
+under the scenario's own timing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from racesim.scenarios import loader
+from racesim.scenarios.loader import CATALOG, ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = CATALOG / "timing" / "local-pg-rabbit.yaml"
+SEED = {
+    "ref": "demo.fanin",
+    "tasks": [{"name": "a", "action": "x", "next": [{"do": ["b"]}]}, {"name": "b", "action": "y"}],
+}
+
+
+def _scenario_with(tmp_path: Path, profile: object, timing_extra: dict | None = None) -> Path:
+    (tmp_path / "p.yaml").write_text(profile if isinstance(profile, str) else yaml.safe_dump(profile))
+    data = {"workflow": SEED, "timing": {"profile": "p.yaml", **(timing_extra or {})}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_shipped_profile_feeds_the_measured_scenario():
+    profile = yaml.safe_load(SHIPPED.read_text())
+    assert profile["kind"] == "racesim-timing-profile" and profile["measured"]["by"] == "racesim calibrate"
+    sc = loader.load("with-items-fanin-measured")
+    by_key = sc.timing.by_key()
+    assert by_key["db_latency"].mean == pytest.approx(profile["channels"]["db_latency"]["mean"])
+    assert by_key["listener_delay"].mean == pytest.approx(profile["channels"]["listener_delay"]["mean"])
+    assert by_key["worker_duration"].params == (0.05, 0.055)  # the scenario's own key wins
+
+
+def test_scenario_timing_overrides_the_profile(tmp_path):
+    profile = {"kind": "racesim-timing-profile", "channels": {"db_latency": {"dist": "exponential", "mean": 0.004}}}
+    sc = loader.load(str(_scenario_with(tmp_path, profile, {"db_latency": {"dist": "constant", "value": 0.001}})))
+    assert sc.timing.by_key()["db_latency"].params == (0.001,)
+    sc = loader.load(str(_scenario_with(tmp_path, profile)))
+    assert sc.timing.by_key()["db_latency"].params == (0.004,)
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({"kind": "something-else", "channels": {}}, "not a timing profile"),
+        (
+            {"kind": "racesim-timing-profile", "channels": {"worker_duration": {"dist": "constant", "value": 1}}},
+            "worker durations",
+        ),
+        ({"kind": "racesim-timing-profile", "channels": {"db_latency": {"dist": "exponential", "mean": -1}}}, "db_latency"),
+        ({"kind": "racesim-timing-profile", "channels": {"disk": {}}}, "disk"),
+        ("kind: racesim-timing-profile\nchannels: &a {db_latency: *a}\n", "alias"),
+    ],
+)
+def test_bad_profiles_are_refused_with_their_file_and_field(tmp_path, profile, message):
+    with pytest.raises(ScenarioError, match=message):
+        loader.load(str(_scenario_with(tmp_path, profile)))
+
+
+def test_a_missing_profile_is_an_error(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"workflow": SEED, "timing": {"profile": "nope.yaml"}}))
+    with pytest.raises(ScenarioError, match="no such profile file"):
+        loader.load(str(path))
+
+
+@pytest.mark.services
+def test_calibrate_writes_a_profile_a_scenario_can_use(tmp_path):
+    out = tmp_path / "p.yaml"
+    r = subprocess.run(
+        [sys.executable, "-m", "racesim.cli", "calibrate", "--out", str(out), "--samples", "20", "--warmup", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    profile = yaml.safe_load(out.read_text())
+    kinds = {op["kind"] for op in profile["operations"].values()}
+    assert {"read", "count", "write", "insert", "publish", "consume"} <= kinds
+    assert all(op["n"] == 20 and op["mean"] > 0 for op in profile["operations"].values())
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({"workflow": SEED, "timing": {"profile": "p.yaml"}}))
+    assert loader.load(str(scenario)).timing.by_key()["db_latency"].mean == pytest.approx(
+        profile["channels"]["db_latency"]["mean"]
+    )
