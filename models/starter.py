@@ -33,7 +33,7 @@ def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Model:
             pass
 
 
-def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Generator:
+def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Model:
     """A workflow start that arrives ``delay`` seconds into the run (load, live mode)."""
     if delay > 0:
         yield Sleep("start", delay)
