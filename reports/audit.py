@@ -6,6 +6,7 @@ import shlex
 
 import jinja2
 from racesim.engine.audit import FindingRow, WorkflowAudit, clean_bound, finding_rows
+from racesim.engine.runner import Summary
 from racesim.sim.config import Deployment
 from rich.table import Table
 from rich.text import Text
@@ -58,9 +59,8 @@ def table(audits: list[WorkflowAudit], runs: int, seed: int, looked_for: list[st
         first = True
         for cell in audit.cells:
             assert cell.summary is not None
-            rows = finding_rows(cell.summary)
-            lines = rows or [None]
-            for row in lines:
+            rows: list[FindingRow | None] = [*finding_rows(cell.summary)] or [None]
+            for row in rows:
                 t.add_row(
                     head if first else "",
                     loads_text(audit) if first else "",
@@ -113,7 +113,7 @@ def to_json(
         cells = []
         for cell in audit.cells:
             assert cell.summary is not None
-            result = cell.summary.to_json()
+            result = _result_json(cell.summary, fail_on)
             result["version"] = cell.version
             result["findings_by_task"] = [
                 {
@@ -153,6 +153,17 @@ def to_json(
         "failed": failed,
         "workflows": out,
     }
+
+
+def _result_json(summary: Summary, fail_on: str) -> dict:
+    """The common result object of one cell (the findings registry's, when the engine has it)."""
+    try:
+        from racesim.sim.findings import parse_fail_on  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return summary.to_json()
+    rules = () if fail_on.strip() in ("", "none") else parse_fail_on(fail_on)
+    # an audit cell is a matrix cell (one version x deployment sweep); the schema names no "audit"
+    return summary.to_json(rules, command="matrix")  # type: ignore[call-arg,unused-ignore]
 
 
 INDEX = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(

@@ -808,6 +808,7 @@ def load_file(path: Path, lenient: bool = False, source: str | None = None) -> t
         line = linked[1].start_mark.line + 1
         why = "b54aa3e's pack loader does not read workflow_file (the action-linked layout arrived with 7438f92)"
         refused["PRE"] = Rejection(source, ("workflow_file",), line, why, "use a standalone file under workflows/")
+        assert isinstance(node, yaml.MappingNode)
         path, source = _linked(node, path, source)
         node = read_node(path, source)
     parsed: dict[str, Workflow] = {}

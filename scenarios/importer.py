@@ -70,9 +70,9 @@ def import_workflow(
         )
         notes += loaded.lenient
     for label, commit in attune_parser.VERSIONS:
-        why = loaded.refused_by.get(label)
-        if why is not None and loaded.loads_in_head and label != attune_parser.HEAD:
-            notes.append(f"{why.source}:{why.line}: attune {label} ({commit}) would reject this file: {why.reason}")
+        refusal = loaded.refused_by.get(label)
+        if refusal is not None and loaded.loads_in_head and label != attune_parser.HEAD:
+            notes.append(f"{refusal.source}:{refusal.line}: attune {label} ({commit}) would reject this file: {refusal.reason}")
     if loaded.validator_issue:
         notes.append(f"{wf.source}:1: attune's pack validation (sync/validate endpoints) would flag: {loaded.validator_issue}")
     for key, fpath in wf.present.items():

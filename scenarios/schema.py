@@ -149,7 +149,7 @@ def compose(raw: bytes, source: str) -> yaml.Node | None:
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             events += 1
-            line = event.start_mark.line + 1
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
             if events > MAX_EVENTS:
                 raise ScenarioError(f"{source}:{line}: (yaml): more than {MAX_EVENTS} YAML nodes")
             if isinstance(event, yaml.AliasEvent):

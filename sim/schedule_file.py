@@ -113,14 +113,16 @@ def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> ob
 
 
 def _choice(entry: object, i: int, where: str) -> list:
-    ok = isinstance(entry, list) and entry and isinstance(entry[0], str)
-    if ok and entry[0] == "p":
+    if not (isinstance(entry, list) and entry and isinstance(entry[0], str)):
+        raise ScheduleError(f"{where}: choice {i} is malformed: {json.dumps(entry)[:80]}")
+    ok: bool
+    if entry[0] == "p":
         ok = len(entry) == 3 and all(type(v) is int for v in entry[1:]) and 0 <= entry[1] < entry[2]
-    elif ok and entry[0] == "t":
+    elif entry[0] == "t":
         ok = len(entry) == 2 and type(entry[1]) in (int, float) and entry[1] >= 0
-    elif ok and entry[0] == "c":
+    elif entry[0] == "c":
         ok = len(entry) == 2 and entry[1] in (0, 1) and type(entry[1]) is int
-    elif ok and entry[0] == "x":
+    elif entry[0] == "x":
         ok = len(entry) == 3 and all(type(v) is int for v in entry[1:]) and 0 <= entry[1] < entry[2]
     else:
         ok = False

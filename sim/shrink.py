@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from racesim.models.graph import Graph, Node
 from racesim.sim.checkers import Verdict
@@ -67,7 +68,7 @@ def same_finding(finding: dict, verdict: Verdict) -> bool:
 class Candidate:
     config: RunConfig
     picks: list[int]  # as actually used by the run (trimmed of trailing zeros)
-    result: object  # RunResult
+    result: Any  # RunResult (engine/, a layer above: not imported here)
 
     @property
     def choices(self) -> list[list]:
@@ -102,7 +103,7 @@ def shrink(
     config: RunConfig,
     choices: list[list],
     finding: dict,
-    run: Callable[[RunConfig, ChoiceSource], object],
+    run: Callable[[RunConfig, ChoiceSource], Any],
     max_runs: int = 5000,
     allow_deployment: bool = True,
 ) -> ShrinkResult:

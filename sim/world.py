@@ -24,6 +24,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
+from typing import Any, cast
 
 import simpy
 from racesim.models import ops
@@ -72,7 +73,7 @@ class Actor:
     )
 
     def __init__(
-        self, aid: int, name: str, group: str, gen: Generator[Op, object, None], respawn: Callable[[], None] | None
+        self, aid: int, name: str, group: str, gen: Generator[Any, Any, None], respawn: Callable[[], None] | None
     ) -> None:
         self.id = aid
         self.name = name
@@ -152,7 +153,7 @@ class World:
         self.faults = injector if injector is not None and injector.by_step else None
         self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
         # Every handler takes (actor id, op): the id is also the actor's DB session.
-        self._handlers: dict[type, Callable[[int, Op], object]] = dict(self.db.handlers)
+        self._handlers: dict[type, Callable[[int, Any], object]] = dict(self.db.handlers)
         self._handlers.update(
             {
                 ops.Publish: self._publish,
@@ -249,7 +250,7 @@ class World:
         return actor
 
     # ---- pending ops ---------------------------------------------------------------------
-    def _issue(self, actor: Actor, op: Op, delay: float) -> Event:
+    def _issue(self, actor: Actor, op: Any, delay: float) -> Event:
         """The event ``actor`` waits on for ``op``: a park when it would only find an empty
         queue, else the op's completion ``delay`` + its latency from now."""
         actor.op = op
@@ -387,8 +388,7 @@ class World:
                         self.source.note_pick(enabled.index(actor), len(enabled))
                     del pending[aid]
                     self.current = actor
-                op = actor.op
-                assert op is not None
+                op: Any = actor.op
                 db.now = now
                 if crash_points:
                     crash = self._crash_point(actor)
@@ -408,7 +408,7 @@ class World:
                             self._crash(actor, strike)
                             gen.close()
                             return
-                        error = strike
+                        error = cast(StoreError, strike)
                     else:
                         try:
                             result = handlers[type(op)](aid, op)
@@ -498,7 +498,7 @@ class World:
         row = self.db.executions[op.execution_id]
         wt = row.workflow_task
         outcome = self._outcomes.get(wt.task_name) if wt is not None else None
-        if outcome is None:
+        if outcome is None or wt is None:
             return True
         if outcome.fail_all or (wt.task_index is not None and wt.task_index in outcome.fail_items):
             return False

@@ -133,3 +133,21 @@ def test_the_audit_is_the_same_for_any_jobs():
     serial, parallel = invoke(*args, "--jobs", "1"), invoke(*args, "--jobs", "2")
     assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
     assert serial.stdout == parallel.stdout
+
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "racesim-result.schema.json"
+
+
+@pytest.mark.skipif(not SCHEMA.is_file(), reason="the common result schema is not in this checkout yet")
+def test_every_cell_of_the_json_is_a_result_object_of_the_common_schema():
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text())
+    r = invoke(str(DATA / "standalone.yaml"), "--versions", "pre,head", "--runs", "10", "--jobs", "1", "--json")
+    doc = json.loads(r.stdout)
+    cells = [c for w in doc["workflows"] for c in w["cells"]]
+    assert len(cells) == 4
+    result = {"$ref": "#/$defs/result", "$defs": schema["$defs"]}
+    for cell in cells:
+        jsonschema.validate(cell, result)
+        assert cell["command"] == "matrix"
