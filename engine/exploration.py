@@ -6,7 +6,9 @@ benchmarks/explore_bench.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from racesim.engine.runner import RunResult, execute, run_one
 from racesim.scenarios.loader import Scenario
@@ -31,25 +33,113 @@ def estimate_length(config: RunConfig) -> int:
     return run_scheduled(config, 0, DFS(preemption_bound=0)).output.steps
 
 
+class CountingSource(ChoiceSource):
+    """A choice source that counts the coin flips it samples from the seed (a coin of
+    probability strictly between 0 and 1): what a DFS run did not enumerate."""
+
+    __slots__ = ("sampled",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sampled = 0
+
+    def chance(self, probability: float) -> bool:
+        if 0.0 < probability < 1.0:
+            self.sampled += 1
+        return super().chance(probability)
+
+    def crash(self, n: int, probability: float, propose: Callable[[], int] | None = None) -> int:
+        if propose is None and probability > 0.0:  # a sampled crash point, not the strategy's choice
+            self.sampled += 1
+        return super().crash(n, probability, propose)
+
+
 def explore_dfs(
     config: RunConfig,
     seed: int,
     preemption_bound: int | None,
     max_schedules: int,
     por: bool = True,
-    on_schedule=None,
-    is_failing=None,
+    on_schedule: Callable[[RunResult], None] | None = None,
+    is_failing: Callable[[RunResult], bool] | None = None,
     stop_at_first: bool = True,
+    crashes: int = 0,
 ) -> SearchResult:
+    """Preemption-bounded DFS over ``config``'s schedules. Coins (faults, random outcomes)
+    are not enumerated: each run draws them from ``seed``, and ``sampled_coins`` in the
+    result counts them, so a caller never claims that a sampled search proved anything."""
+    sampled: dict[int, int] = {}
+
+    def run(sched: DFS) -> RunResult:
+        source = CountingSource(seed, config.timing, timed=sched.timed, record=True)
+        result = execute(config, sched, source)
+        sampled[id(result)] = source.sampled
+        return result
+
     return search(
-        lambda sched: run_scheduled(config, seed, sched),
+        run,
         preemption_bound,
         max_schedules,
         por=por,
         is_failing=is_failing or failing_check(None),
         on_schedule=on_schedule,
         stop_at_first=stop_at_first,
+        coins_of=lambda r: sampled.pop(id(r), 0),
+        crashes=crashes,
     )
+
+
+ALL_FINDINGS = "any finding (duplicate dispatch, missed dispatch, stuck workflow, lost update, wrong outcome)"
+
+
+def checked_findings(task: str | None) -> tuple[str, Callable[[RunResult], bool]]:
+    """What a dfs search checks, in words, and the test: every finding of the verdict, or
+    only duplicate dispatches of ``task``."""
+    if task is None:
+        return ALL_FINDINGS, lambda r: bool(r.verdict.findings())
+    return f"duplicate dispatches of {task}", failing_check(task)
+
+
+def dfs_claim(
+    result: SearchResult, checked: str, bound: int | None, crashes: int, por: bool, seed: int, max_schedules: int
+) -> tuple[str, dict]:
+    """Exactly what a dfs search showed: the line for the terminal and its JSON form. A
+    "holds" claim needs a complete search in which nothing was sampled."""
+    k = "any number of" if bound is None else f"at most {bound}"
+    space = (
+        f"schedules with {k} preemptions and at most {crashes} crash{'es' if crashes != 1 else ''}, "
+        f"{'POR: sleep sets, sound under the bound' if por else 'no POR'}"
+    )
+    holds: bool | None = None
+    if result.failing is not None:
+        found = ", ".join(result.failing.verdict.findings()) or "failing"
+        line = f"dfs: counterexample at schedule {result.failing_index} ({found}); checked {checked} over {space}"
+        holds = False
+    elif not result.complete:
+        line = (
+            f"dfs: no claim: cut short at --max-schedules {max_schedules} after {result.schedules} schedules; "
+            f"none showed {checked} ({space})"
+        )
+    elif result.sampled_coins:
+        line = (
+            f"dfs: no claim: {result.sampled_coins} fault or outcome coins were drawn from seed {seed}, not enumerated "
+            f"(crashes are enumerated with --crashes N); none of the {result.schedules} schedules showed {checked} ({space})"
+        )
+    else:
+        line = f"dfs: holds: no {checked} in any of the {result.schedules} {space}; the search is complete"
+        holds = True
+    claim = {
+        "holds": holds,
+        "checked": checked,
+        "preemption_bound": bound,
+        "crash_budget": crashes,
+        "por": por,
+        "complete": result.complete,
+        "sampled_coins": result.sampled_coins,
+        "schedules": result.schedules,
+        "max_depth": result.max_depth,
+    }
+    return line, claim
 
 
 def failing_check(task: str | None):

@@ -61,6 +61,7 @@ def test_pct_is_deterministic_per_seed_and_differs_across_seeds(fix_two_replicas
     assert len({run_one(fix_two_replicas, s, "pct", params).digest for s in range(4, 9)}) > 1
 
 
+@pytest.mark.slow
 def test_dfs_finds_the_unguarded_duplicate_and_completes(small):
     config = config_for(small, Guards.parse("none"))
     first = explore_dfs(config, 0, 0, 1000, is_failing=VALIDATE)
@@ -68,7 +69,10 @@ def test_dfs_finds_the_unguarded_duplicate_and_completes(small):
     seen: list[int] = []
     full = explore_dfs(config, 0, 1, 5000, on_schedule=lambda r: seen.append(_validate_runs(r)), stop_at_first=False)
     assert full.complete
-    assert set(seen) == {1, 2}  # by hand: one validate per completion processed after both items finished
+    # by hand: one validate per completion processed after both items finished, or none when
+    # an item re-run completes the workflow early (a missed dispatch; the no-POR search finds
+    # it too, the sleep sets used to cut it at bound 1)
+    assert set(seen) == {0, 1, 2}
     assert full.schedules == len(seen)
 
 
@@ -77,6 +81,7 @@ def test_dfs_proves_the_fix_with_one_listener_up_to_one_preemption(small):
     assert r.complete and r.failing is None and r.schedules > 1
 
 
+@pytest.mark.slow
 def test_sleep_sets_skip_schedules_but_not_outcomes(small):
     """POR at a bound against the unreduced search at the same bound, outcome by outcome."""
     config = config_for(small, Guards.parse("none"))
@@ -93,11 +98,10 @@ def test_sleep_sets_skip_schedules_but_not_outcomes(small):
             stop_at_first=False,
         )
         assert results[por].complete
-    assert outcomes[True] <= outcomes[False]  # the reduction never invents an outcome
-    # Known gap (docs/exploration.md): sleep sets under a preemption bound can cut the only
-    # within-bound member of a class. Here exactly one outcome is lost at bound 1; this pins it
-    # so any further loss (an unsound footprint) fails the test.
-    assert outcomes[False] - outcomes[True] <= {(0, 2)}
+    # Sleep sets are kept sound under the bound (sim/schedulers/dfs.py): no outcome is lost,
+    # including (0, 2), the one plain sleep sets used to cut at bound 1.
+    assert outcomes[True] == outcomes[False]
+    assert (0, 2) in outcomes[True]
     assert (2, 1) in outcomes[True]  # the duplicate itself is found with the reduction on
     assert results[True].schedules < results[False].schedules
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from racesim.engine.exploration import (
+    checked_findings,
+    dfs_claim,
     estimate_length,
     explore_dfs,
     failing_check,
@@ -44,7 +46,7 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
 from racesim.sim.config import Faults, RunConfig
-from racesim.sim.schedulers.dfs import SearchResult
+from racesim.sim.schedulers.dfs import SearchResult, SearchTooLarge
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
 
 MAX_SCHEDULES = 10_000_000
@@ -79,9 +81,17 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option("--preemption-bound", "-k", type=int, default=2, show_default=True, help="DFS: most preemptions per schedule.")
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
 @click.option("--no-por", is_flag=True, help="DFS: switch partial-order reduction (sleep sets) off.")
+@click.option(
+    "--crashes", type=int, default=0, show_default=True, help="DFS: also enumerate up to N crashes (at any yield point)."
+)
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
 @click.option("--version", "version", default=None, help=VERSION_HELP)
-@click.option("--task", "target", default=None, help="Count only duplicates of this task as failing (default: any task).")
+@click.option(
+    "--task",
+    "target",
+    default=None,
+    help="Count only duplicates of this task as failing (default: random/pct any duplicate, dfs any finding).",
+)
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
 @click.option("--prefetch", type=int, help="Prefetch per consumer (attune: 10).")
@@ -106,6 +116,7 @@ def explore(
     preemption_bound,
     max_schedules,
     no_por,
+    crashes,
     guards,
     target,
     replicas,
@@ -126,9 +137,10 @@ def explore(
     """Explore SCENARIO's schedules with random timing, PCT or bounded exhaustive DFS.
 
     random and pct run N seeded runs; dfs enumerates every schedule with at most k
-    preemptions (sleep sets skip equivalent ones) and either shows a counterexample or
-    says the guard set holds up to k preemptions (a claim made only with --no-por:
-    sleep sets under a preemption bound can miss schedules).
+    preemptions and at most --crashes N crashes (sleep sets, kept sound under the bound,
+    skip equivalent ones) and either shows a counterexample or, when the search is complete
+    and nothing in it was sampled (no fault coin, no random outcome), says the checked
+    findings cannot happen within those bounds.
     """
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
@@ -145,6 +157,7 @@ def explore(
     fails = failing_check(target)
     params: dict = {}
     search_result: SearchResult | None = None
+    claim_line, claim = "", {}
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
@@ -154,7 +167,10 @@ def explore(
             raise InputError(f"--preemption-bound: must be at least 0, got {preemption_bound}")
         if not 1 <= max_schedules <= MAX_SCHEDULES:
             raise InputError(f"--max-schedules: must be between 1 and {MAX_SCHEDULES}, got {max_schedules}")
-        params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por}
+        if not 0 <= crashes <= 8:
+            raise InputError(f"--crashes: must be between 0 and 8, got {crashes}")
+        params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por, "crashes": crashes}
+        checked, fails = checked_findings(target)
         summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
         with progress_bar(max_schedules, f"{sc.name} [{g.name}] dfs k={preemption_bound}") as advance:
 
@@ -162,7 +178,17 @@ def explore(
                 summary.add(result)
                 advance(1)
 
-            search_result = explore_dfs(config, seed, preemption_bound, max_schedules, not no_por, on_schedule, fails)
+            try:
+                search_result = explore_dfs(
+                    config, seed, preemption_bound, max_schedules, not no_por, on_schedule, fails, crashes=crashes
+                )
+            except (SearchTooLarge, MemoryError) as exc:
+                why = str(exc) or "out of memory"
+                raise InputError(
+                    f"dfs: {sc.name} is too large for an exhaustive search at -k {preemption_bound}: {why}; "
+                    "use --strategy random or pct, or fewer items, workers or slots"
+                ) from None
+        claim_line, claim = dfs_claim(search_result, checked, preemption_bound, crashes, not no_por, seed, max_schedules)
         summary.runs = search_result.schedules
         first_failing = search_result.failing
         explored, complete = search_result.schedules, search_result.complete
@@ -222,6 +248,7 @@ def explore(
             }
         )
         if search_result is not None:
+            data["claim"] = claim
             data["por"] = {
                 "sleep_blocked_runs": search_result.sleep_blocked,
                 "sleep_skipped_branches": search_result.sleep_skipped,
@@ -234,7 +261,10 @@ def explore(
         click.echo(json.dumps(data, indent=2))
     else:
         out.print(terminal.summary_table([summary], f"{sc.name}: {strategy} {_describe(params)} ({dep.label()})"))
-        out.print(_verdict_line(strategy, search_result, first_failing, explored, preemption_bound, max_schedules, not no_por))
+        if search_result is not None:
+            out.print(claim_line)
+        else:
+            out.print(_verdict_line(strategy, first_failing, explored))
         if shrunk is not None:
             out.print(_shrink_line(shrunk))
         out.print(f"digest {summary.digest}")
@@ -263,23 +293,9 @@ def _describe(params: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
 
-def _verdict_line(strategy, search_result, failing, explored, bound, max_schedules, por_on=True) -> str:
-    if search_result is None:
-        found = "first failing run kept" if failing is not None else "no failing run"
-        return f"{strategy}: {explored} runs, {found}"
-    por = f"sleep sets skipped {search_result.sleep_skipped} branches and abandoned {search_result.sleep_blocked} redundant runs"
-    if failing is not None:
-        return f"dfs: counterexample found at schedule {search_result.failing_index} ({por})"
-    if search_result.complete and not por_on:
-        return f"dfs: explored {explored} schedules, none fails: holds up to {bound} preemptions"
-    if search_result.complete:
-        # Sleep sets combined with a preemption bound can prune the only cheap path to a state
-        # (Coons et al., OOPSLA 2013): no "holds" claim unless the search was exhaustive.
-        return (
-            f"dfs: explored {explored} schedules, none fails ({por}); sleep sets under a preemption bound "
-            f"can miss schedules, so rerun with --no-por to claim it holds up to {bound} preemptions"
-        )
-    return f"dfs: cut short at --max-schedules {max_schedules}: explored {explored} schedules, none fails so far ({por})"
+def _verdict_line(strategy: str, failing: RunResult | None, explored: int) -> str:
+    found = "first failing run kept" if failing is not None else "no failing run"
+    return f"{strategy}: {explored} runs, {found}"
 
 
 def _shrink_json(s: ShrinkResult) -> dict:

@@ -1,50 +1,99 @@
 """``dfs``: exhaustive depth-first search over scheduling choices, preemption-bounded, with
-sleep-set partial-order reduction (Godefroid 1996).
+sleep-set partial-order reduction (Godefroid 1996) made sound under the bound.
 
 The search is stateless (as in CHESS and Loom): model generators cannot be copied, so each
 schedule is a fresh run that follows a prefix of recorded choices and then continues with
 the default choice (keep running the current actor). After a run, the deepest choice point
 with an untried alternative is advanced and the next run replays the prefix up to it.
 
+Memory: the search keeps one node per step of the *current* schedule, never the tree. A node
+holds the ready actors (one tuple, shared with the previous node when unchanged), the choices
+made there, and the footprints of those choices only, computed when the run passes the node
+(a replay reaches the very same state, so a footprint computed then is exact). A budget on
+the ready-actor entries kept turns a scenario too large for exhaustive search into
+``SearchTooLarge`` (one line for the user) instead of exhausting memory.
+
 Sleep sets: after the subtree of choice ``a`` at a node is explored, ``a`` is put to sleep in
-its siblings' subtrees and stays asleep until a step that does not commute with it runs
-(``sim.footprint``). A schedule in which ``a`` would run next while asleep is equivalent
-(same final stores, same verdict) to one already explored, so it is skipped.
+a sibling's subtree and stays asleep until a step that does not commute with it runs
+(``sim.footprint``); running ``a`` while asleep reaches a state an explored schedule reached.
 
 Preemption bound: choosing another actor while the current one could go on costs one
 preemption; switching when the current actor blocks or ends is free (CHESS' measure).
+
+Soundness under the bound. Plain sleep sets are unsound with a preemption bound (Coons,
+Musuvathi and McKinley, "Bounded partial-order reduction", OOPSLA 2013): the schedule they
+skip, b.w.a, reaches the state of the explored a.b.w, but the explored order may have spent
+more preemptions, or leave another actor current, so its continuations within the bound are
+fewer; the bound makes independent steps dependent. Under a bound, racesim therefore puts
+``a`` to sleep only where that cannot happen, and keeps every other sleep entry out:
+
+- at node n, ``a`` (explored) sleeps in the subtree of sibling ``b`` only if running ``a``
+  at n was free and running ``b`` there was a preemption;
+- a sleeping ``a`` is skipped at a later node m only if running it at m is a preemption.
+
+Then the explored a.b.w spent at most P(n) + 0 + 1 (a -> b) + c(w) preemptions while the
+skipped b.w.a spent P(n) + 1 + c(w) + 1: at least one more. The continuations of both
+start from the same state and their costs differ only in their first step (which actor is
+current), by at most one, so every continuation within the bound after b.w.a is also
+within the bound after a.b.w, which the search explored (or skipped in turn by the same
+argument, towards an earlier schedule). A claim made with POR is therefore as strong as
+one made without; ``tests/test_dfs.py`` compares the outcome sets of both on small
+scenarios. Without a bound (``preemption_bound=None``) the classic rule applies unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from racesim.models.ops import EVERYTHING, NONE
 from racesim.sim.footprint import Context, Footprint, dependent, footprint
-from racesim.sim.schedulers.base import ControlledScheduler
+from racesim.sim.schedulers.base import Strategy
+
+if TYPE_CHECKING:
+    from racesim.sim.world import Actor, World
+
+# Ready-actor entries the search may keep for the current schedule (each an 8-byte slot of a
+# tuple, plus its node): about 200 MB at the limit.
+MAX_STACK_ENTRIES = 20_000_000
+_AWAKE: dict[int, Footprint] = {}  # the empty sleep set, shared (never mutated)
 
 
 class Nondeterminism(RuntimeError):
     """A replayed prefix offered different actors than recorded: the model is not deterministic."""
 
 
-@dataclass(slots=True)
+class SearchTooLarge(RuntimeError):
+    """The current schedule needs more memory than the search may use."""
+
+
 class Node:
     """One choice point of the current schedule."""
 
-    enabled: list[int]  # actor ids, canonical order
-    footprints: dict[int, Footprint]
-    current: int | None  # the actor that ran last, if it can go on
-    preemptions: int  # spent before this choice
-    sleep: dict[int, Footprint]  # asleep here: id -> footprint when put to sleep
-    chosen: int = -1
-    done: list[int] = field(default_factory=list)  # choices whose subtree is explored
+    __slots__ = ("enabled", "current", "preemptions", "sleep", "chosen", "done", "footprints", "crash")
+
+    def __init__(
+        self,
+        enabled: tuple[int, ...],
+        current: int | None,
+        preemptions: int,
+        sleep: dict[int, Footprint],
+        crash: bool = False,
+    ) -> None:
+        self.enabled = enabled  # actor ids in canonical order; at a crash point the options 0..n-1
+        self.crash = crash  # a crash choice point (0 = no crash), not a pick among actors
+        self.current = current  # the actor that ran last, if it can go on
+        self.preemptions = preemptions  # spent before this choice
+        self.sleep = sleep  # asleep here: id -> footprint when put to sleep
+        self.chosen = -1
+        self.done: tuple[int, ...] = ()  # choices whose subtree is explored
+        self.footprints: dict[int, Footprint] | None = None  # of chosen and done, when POR is on
 
     def cost(self, actor: int) -> int:
         return 1 if self.current is not None and actor != self.current else 0
 
 
-class DFS(ControlledScheduler):
+class DFS(Strategy):
     """One run of the search: follows ``stack`` (the prefix), then extends it by defaults.
 
     Used alone (``run_one(config, seed, "dfs")``) it runs the first schedule of the search:
@@ -54,111 +103,204 @@ class DFS(ControlledScheduler):
     name = "dfs"
     timed = False
 
-    def __init__(self, preemption_bound: int | None = 2, max_schedules: int = 1000, por: bool = True) -> None:
+    def __init__(self, preemption_bound: int | None = 2, max_schedules: int = 1000, por: bool = True, crashes: int = 0) -> None:
         self.preemption_bound = preemption_bound
+        self.crash_budget = crashes  # the kernel offers choose_crash while fewer crashes happened
         self.max_schedules = max_schedules
         self.por = por
         self.stack: list[Node] = []
         self.depth = 0
+        self.entries = 0  # ready-actor entries held by the stack's distinct tuples
         self.pruned = False  # the run stopped early: every allowed choice was asleep
         self.sleep_blocked = 0
 
     def params(self) -> dict:
-        return {"preemption_bound": self.preemption_bound, "max_schedules": self.max_schedules, "por": self.por}
+        return {
+            "preemption_bound": self.preemption_bound,
+            "max_schedules": self.max_schedules,
+            "por": self.por,
+            "crashes": self.crash_budget,
+        }
 
-    def attach(self, world) -> None:
+    def attach(self, world: World) -> None:
         super().attach(world)
         self._ctx = Context.of_world(world)
 
-    def choose(self, enabled, current=None) -> int | None:
+    def choose(self, enabled: Sequence[Actor], current: Actor | None = None) -> int | None:
         if self.pruned:
             return None
-        ids = [a.id for a in enabled]
         depth = self.depth
         self.depth = depth + 1
-        if depth < len(self.stack):
-            node = self.stack[depth]
-            if node.enabled != ids:
-                raise Nondeterminism(f"step {depth}: recorded enabled actors {node.enabled}, now {ids}")
-            return self._take(node, ids)
-        cur = self.world.current
-        current = cur.id if cur is not None and ids and ids[0] == cur.id else None
-        fps = {a.id: footprint(a.op, self._ctx) for a in enabled} if self.por else {}
-        if self.stack:
-            parent = self.stack[-1]
-            preemptions = parent.preemptions + parent.cost(parent.chosen)
-            sleep = self._child_sleep(parent) if self.por else {}
+        stack = self.stack
+        if depth < len(stack):
+            node = stack[depth]
+            same = not node.crash and len(node.enabled) == len(enabled)
+            if not same or any(a.id != i for a, i in zip(enabled, node.enabled, strict=True)):
+                now = [a.id for a in enabled]
+                raise Nondeterminism(f"step {depth}: recorded enabled actors {list(node.enabled)}, now {now}")
+            return self._take(node, enabled)
+        ids = tuple(a.id for a in enabled)
+        if stack and stack[-1].enabled == ids:
+            ids = stack[-1].enabled  # one tuple for a run of steps with the same ready actors
         else:
-            preemptions, sleep = 0, {}
-        node = Node(ids, fps, current, preemptions, sleep)
+            self.entries += len(ids)
+            if self.entries > MAX_STACK_ENTRIES:
+                raise SearchTooLarge(
+                    f"the schedule reached step {depth} with {len(ids)} actors ready, more than the search can keep "
+                    f"({MAX_STACK_ENTRIES:,} ready-actor entries)"
+                )
+        cur = self.world.current
+        cur_id = cur.id if cur is not None and ids and ids[0] == cur.id else None
+        if stack:
+            parent = stack[-1]
+            preemptions = parent.preemptions + parent.cost(parent.chosen)
+            sleep = self._child_sleep(parent) if self.por else _AWAKE
+        else:
+            preemptions, sleep = 0, _AWAKE
+        node = Node(ids, cur_id, preemptions, sleep)
         choice = self._default(node)
         if choice is None:
-            # Every allowed choice is asleep: all continuations are equivalent to explored ones.
+            # Every allowed choice is asleep: all continuations are covered by explored ones.
             self.pruned = True
             self.sleep_blocked += 1
             choice = ids[0]  # a placeholder step; the run ends right after it and is discarded
         node.chosen = choice
-        self.stack.append(node)
-        return self._take(node, ids)
+        stack.append(node)
+        return self._take(node, enabled)
 
-    def _take(self, node: Node, ids: list[int]) -> int:
-        return ids.index(node.chosen)
+    def choose_crash(self, actor: Actor, n: int) -> int:
+        """A crash choice point (only offered while the crash budget lasts): a node whose
+        options are 0 (no crash, the default) .. n-1. Crashes cost no preemption."""
+        if self.pruned:
+            return 0
+        depth = self.depth
+        self.depth = depth + 1
+        stack = self.stack
+        if depth < len(stack):
+            node = stack[depth]
+            if not node.crash or len(node.enabled) != n:
+                raise Nondeterminism(f"step {depth}: recorded {list(node.enabled)}, now a crash point with {n} options")
+            return node.chosen
+        parent = stack[-1] if stack else None
+        preemptions = parent.preemptions + parent.cost(parent.chosen) if parent is not None else 0
+        sleep = self._child_sleep(parent) if parent is not None and self.por else _AWAKE
+        node = Node(tuple(range(n)), None, preemptions, sleep, crash=True)
+        node.chosen = 0
+        stack.append(node)
+        return 0
+
+    def _take(self, node: Node, enabled: Sequence[Actor]) -> int:
+        index = node.enabled.index(node.chosen)
+        if self.por:
+            fps = node.footprints
+            if fps is None:
+                fps = node.footprints = {}
+            if node.chosen not in fps:  # first time this choice is taken: the state is the node's
+                actor = enabled[index]
+                world = self.world
+                if self.crash_budget > world.crashes and world.crash_options(actor):
+                    fp: Footprint = (NONE, EVERYTHING)  # the step may still be a crash: it commutes with nothing
+                else:
+                    assert actor.op is not None  # an enabled actor has a pending op
+                    fp = footprint(actor.op, self._ctx)
+                fps[node.chosen] = fp
+        return index
 
     def _child_sleep(self, parent: Node) -> dict[int, Footprint]:
-        chosen_fp = parent.footprints[parent.chosen]
-        out: dict[int, Footprint] = {}
+        if parent.crash:  # no crash: nothing happened; a crash commutes with nothing
+            return parent.sleep if parent.chosen == 0 else _AWAKE
+        fps = parent.footprints
+        assert fps is not None
+        chosen = parent.chosen
+        chosen_fp = fps[chosen]
+        bounded = self.preemption_bound is not None
+        out: dict[int, Footprint] | None = None
         for aid, fp in parent.sleep.items():
-            if aid != parent.chosen and not dependent(fp, chosen_fp):
+            if aid != chosen and not dependent(fp, chosen_fp):
+                out = out if out is not None else {}
                 out[aid] = fp
         for aid in parent.done:
-            fp = parent.footprints[aid]
-            if aid != parent.chosen and not dependent(fp, chosen_fp):
+            if aid == chosen:
+                continue
+            # Under a bound, only a free choice explored before a preempting sibling may sleep
+            # (see the module docstring).
+            if bounded and not (parent.cost(aid) == 0 and parent.cost(chosen) == 1):
+                continue
+            fp = fps[aid]
+            if not dependent(fp, chosen_fp):
+                out = out if out is not None else {}
                 out[aid] = fp
-        return out
+        return out if out is not None else _AWAKE
 
     def allowed(self, node: Node, actor: int) -> bool:
         bound = self.preemption_bound
         return bound is None or node.preemptions + node.cost(actor) <= bound
 
+    def skipped(self, node: Node, actor: int) -> bool:
+        """Asleep here: running it next reaches a state (and budget) an explored run covers."""
+        return not node.crash and actor in node.sleep
+
     def _default(self, node: Node) -> int | None:
-        if node.current is not None and node.current not in node.sleep:
+        if node.current is not None and not self.skipped(node, node.current):
             return node.current
         for aid in node.enabled:
-            if aid not in node.sleep and self.allowed(node, aid):
+            if not self.skipped(node, aid) and self.allowed(node, aid):
                 return aid
         return None
 
 
-@dataclass(slots=True)
 class SearchResult:
-    schedules: int = 0  # runs that reached quiescence (each checked)
-    sleep_blocked: int = 0  # runs abandoned mid-way: every allowed choice was asleep
-    sleep_skipped: int = 0  # alternatives never started because they were asleep
-    bound_skipped: int = 0  # alternatives never started because they exceed the preemption bound
-    complete: bool = False
-    failing: object = None  # RunResult of the first failing schedule
-    failing_index: int | None = None
+    __slots__ = (
+        "schedules",
+        "sleep_blocked",
+        "sleep_skipped",
+        "bound_skipped",
+        "complete",
+        "failing",
+        "failing_index",
+        "sampled_coins",
+        "max_depth",
+    )
+
+    def __init__(self) -> None:
+        self.schedules = 0  # runs that reached quiescence or the step limit (each checked)
+        self.sleep_blocked = 0  # runs abandoned mid-way: every allowed choice was asleep
+        self.sleep_skipped = 0  # alternatives never started because they were asleep
+        self.bound_skipped = 0  # alternatives never started because they exceed the preemption bound
+        self.complete = False
+        self.failing: Any = None  # RunResult of the first failing schedule
+        self.failing_index: int | None = None
+        self.sampled_coins = 0  # coin flips drawn from the seed, not enumerated (faults, random outcomes)
+        self.max_depth = 0  # steps of the longest schedule: the stack's high-water mark
 
 
 def search(
-    run: Callable[[DFS], object],
+    run: Callable[[DFS], Any],
     preemption_bound: int | None,
     max_schedules: int,
     por: bool = True,
-    is_failing: Callable[[object], bool] = lambda r: r.verdict.failing,
-    on_schedule: Callable[[object], None] | None = None,
+    is_failing: Callable[[Any], bool] = lambda r: r.verdict.failing,
+    on_schedule: Callable[[Any], None] | None = None,
     stop_at_first: bool = True,
+    coins_of: Callable[[Any], int] = lambda r: 0,
+    crashes: int = 0,
 ) -> SearchResult:
-    """Drive the search. ``run(scheduler)`` executes one schedule and returns its RunResult."""
+    """Drive the search. ``run(scheduler)`` executes one schedule and returns its RunResult;
+    ``coins_of(result)`` says how many coin flips that run drew from its seed."""
     out = SearchResult()
     stack: list[Node] = []
+    entries = 0
     while True:
         if out.schedules >= max_schedules:
             return out  # cut short
-        sched = DFS(preemption_bound, max_schedules, por)
+        sched = DFS(preemption_bound, max_schedules, por, crashes)
         sched.stack = stack
+        sched.entries = entries
         result = run(sched)
         stack = sched.stack
+        entries = sched.entries
+        out.max_depth = max(out.max_depth, len(stack))
+        out.sampled_coins += coins_of(result)
         if sched.pruned:
             out.sleep_blocked += 1
             stack.pop()  # the placeholder step is not a real choice
@@ -170,11 +312,14 @@ def search(
                 out.failing, out.failing_index = result, out.schedules
                 if stop_at_first:
                     return out
+        del result  # the next run must not keep this one's world alive
         # backtrack: the deepest node with an untried, awake alternative within the bound
         while stack:
             node = stack[-1]
-            node.done.append(node.chosen)
-            nxt = next((a for a in node.enabled if a not in node.done and a not in node.sleep and sched.allowed(node, a)), None)
+            node.done = (*node.done, node.chosen)
+            nxt = next(
+                (a for a in node.enabled if a not in node.done and not sched.skipped(node, a) and sched.allowed(node, a)), None
+            )
             if nxt is not None:
                 node.chosen = nxt
                 break
@@ -186,6 +331,16 @@ def search(
                 else:
                     out.sleep_skipped += 1
             stack.pop()
+        entries = _entries(stack)
         if not stack:
             out.complete = True
             return out
+
+
+def _entries(stack: list[Node]) -> int:
+    total, last = 0, None
+    for node in stack:
+        if node.enabled is not last:
+            total += len(node.enabled)
+            last = node.enabled
+    return total
