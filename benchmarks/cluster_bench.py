@@ -48,7 +48,7 @@ def main() -> None:
         cluster_s, clustered = timed(configs, args.runs, cluster=address)
         parallel.close_clients()
     for name, other in (("--jobs 2", jobs), ("--cluster", clustered)):
-        same = all(a.to_json() == b.to_json() and a.run_digests == b.run_digests for a, b in zip(serial, other, strict=True))
+        same = all(a.to_json() == b.to_json() and a.digest == b.digest for a, b in zip(serial, other, strict=True))
         assert same, name
     total = args.runs * len(configs)
     print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")

@@ -97,8 +97,27 @@ def evaluate(
             if not holds(expected, count):
                 result.failures.append(_describe(f"duplicates of {task}", expected, count, summary))
                 result.failing_seed = _seed_of(result, stats.first_failing_seed if stats else None)
+        for key in schema.COVERAGE_KEYS:
+            for point, expected in (entry.get(key) or {}).items():
+                count = coverage_count(summary, key, point)
+                if not holds(expected, count):
+                    what = f"{'runs reaching' if key == 'reached' else 'runs where it decided'} {point}"
+                    result.failures.append(_describe(what, expected, count, summary))
         results.append(result)
     return results
+
+
+def coverage_count(summary: Summary, key: str, point: str) -> int:
+    """Runs in which the guard check at ``point`` ran (``reached``) or changed the outcome
+    (``decided``); for a fault point, runs in which it was checked or fired."""
+    cov = summary.coverage
+    g = cov.guards.get(point)
+    if g is not None:
+        return g.runs_reached if key == "reached" else g.runs_decided
+    f = cov.faults.get(point)
+    if f is not None:
+        return f.runs_reached if key == "reached" else f.runs_fired
+    return 0
 
 
 def _seed_of(result: ExpectResult, seed: int | None) -> int | None:

@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from racesim.engine.runner import RunResult, Summary, run_one, sweep
+from racesim.sim import coverage
 from racesim.sim.checkers import Verdict
 from racesim.sim.config import RunConfig
+from racesim.sim.coverage import RunCoverage
 
 from racesim import __version__ as RACESIM_VERSION
 
@@ -48,13 +50,15 @@ IN_FLIGHT_PER_JOB = 4
 
 @dataclass(frozen=True, slots=True)
 class _Steps:
-    """Stands in for ``RunOutput``: ``Summary.add`` reads only ``steps`` from it."""
+    """Stands in for ``RunOutput``: ``Summary.add`` reads only ``steps`` and the run's
+    coverage (``run_coverage``) from it."""
 
     steps: int
+    run_coverage: RunCoverage
 
 
-# (seed, digest, steps, verdict): what Summary.add needs from one run, without the world.
-Compact = tuple[int, str, int, Verdict]
+# (seed, digest, steps, verdict, coverage): what Summary.add needs from one run, without the world.
+Compact = tuple[int, str, int, Verdict, RunCoverage]
 
 
 def _run_chunk(config: RunConfig, start: int, count: int, strategy: str, params: dict | None) -> list[Compact]:
@@ -62,7 +66,7 @@ def _run_chunk(config: RunConfig, start: int, count: int, strategy: str, params:
     out: list[Compact] = []
     for s in range(start, start + count):
         r = run_one(config, s, strategy, params)
-        out.append((r.seed, r.digest, r.output.steps, r.verdict))
+        out.append((r.seed, r.digest, r.output.steps, r.verdict, coverage.of_output(r.output)))
     return out
 
 
@@ -128,6 +132,18 @@ def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def map_in_order(fn: Callable[[Any], Any], items: list, jobs: int = 1) -> list:
+    """``fn`` over ``items`` in this process (``jobs`` <= 1) or in the worker pool, results in
+    item order either way (``fn`` must be a module-level function)."""
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    try:
+        return list(_get_pool(jobs).map(fn, items, chunksize=max(1, len(items) // (jobs * CHUNKS_PER_JOB))))
+    except BaseException:
+        _discard_pool()
+        raise
+
+
 def run_sweeps(
     configs: list[RunConfig],
     seed: int,
@@ -171,8 +187,8 @@ def _merged(
     work = [(i, start, count) for i in range(len(configs)) for start, count in chunks(seed, runs, width)]
     for i, results in _in_order(runner, work, configs, strategy, params, width, progress):
         summary = summaries[i]
-        for s, digest, steps, verdict in results:
-            summary.add(RunResult(s, _Steps(steps), verdict, digest))  # type: ignore[arg-type]
+        for s, digest, steps, verdict, cov in results:
+            summary.add(RunResult(s, _Steps(steps, cov), verdict, digest))  # type: ignore[arg-type]
     return summaries
 
 

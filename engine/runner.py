@@ -11,6 +11,8 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
+from racesim.sim.coverage import SweepCoverage
+from racesim.sim.coverage import of_output as coverage_of
 from racesim.sim.schedulers import STRATEGIES
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import SWEEP_DIGEST_START, run_digest, sweep_step
@@ -150,11 +152,14 @@ class Summary:
     by_task: dict[str, TaskSummary] = field(default_factory=dict)
     dispatch_histogram: dict[str, dict[int, int]] = field(default_factory=dict)
     digest_chain: bytes = SWEEP_DIGEST_START  # run digests chained in seed order (sim.trace.sweep_step)
+    coverage: SweepCoverage = field(default_factory=SweepCoverage)  # guard checks, fault points, reads-from
     events: int = 0
 
     def add(self, r: RunResult) -> None:
         v = r.verdict
         self.digest_chain = sweep_step(self.digest_chain, r.digest)
+        run_coverage = getattr(r.output, "run_coverage", None)  # a worker's compact record carries it
+        self.coverage.add(run_coverage if run_coverage is not None else coverage_of(r.output))
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
@@ -228,6 +233,7 @@ class Summary:
                 }
                 for name, t in self.by_task.items()
             },
+            "coverage": self.coverage.to_json(),
         }
 
 

@@ -31,6 +31,7 @@ from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
 from racesim.models.ops import Model, StoreError
+from racesim.models.probe import Decide
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
@@ -187,6 +188,8 @@ class _Actor(threading.Thread):
                 if run.stop.is_set():
                     break
                 op = self.gen.send(result) if error is None else self.gen.throw(error)
+                while isinstance(op, Decide):  # a guard decision (models/probe.py): no round trip
+                    op = self.gen.send(None)
         except StopIteration:
             pass
         except _Stopped:

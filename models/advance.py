@@ -37,6 +37,7 @@ from racesim.models.ops import (
     StoreError,
     UpdateWorkflowExecution,
 )
+from racesim.models.probe import Decide
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
@@ -148,8 +149,11 @@ def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Model:
         if remaining:
             return
         # F1 checks the snapshot read at P2, never a fresh read.
-        if guards.layer1 and (t in we.completed_tasks or t in we.failed_tasks):
-            return
+        if guards.layer1:
+            stop = t in we.completed_tasks or t in we.failed_tasks
+            yield Decide("F1", "layer1", stop)  # coverage only (models/probe.py)
+            if stop:
+                return
         any_failed = yield AnyItemFailed("P6f", w, t)
         _add(failed if any_failed else completed, t)
     else:  # P7
@@ -174,6 +178,7 @@ def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Model:
                 continue
             if guards.layer2:  # F2: sits before the join check
                 existing = yield CountTaskRows("F2", w, target)
+                yield Decide("F2", "layer2", bool(existing))
                 if existing:
                     continue
             target_node = graph.nodes[target]
@@ -267,6 +272,8 @@ def _release(w: int, t: str, free: int, outbox: list[Message] | None) -> Model:
         pending = yield SelectPending("P6d", w, t, free)
         for eid in pending:
             row = yield ReadExecution("P6d", eid)
+            if outbox is not None:  # the serialized advance re-checks the row under the lock
+                yield Decide("P6d", "lock", row.status != REQUESTED)
             if outbox is None or row.status == REQUESTED:
                 yield from request(eid, outbox, "P6d")
     except StoreError:

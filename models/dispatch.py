@@ -21,6 +21,7 @@ from racesim.models.ops import (
     Sleep,
     StoreError,
 )
+from racesim.models.probe import Decide
 from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Message, WorkflowTask
 from racesim.models.statuses import REQUESTED
 
@@ -105,6 +106,7 @@ def materialise(w: int, workflow_exec: int, node: Node, task: WorkflowTask) -> M
     """
     for _claim in range(3):
         inserted = yield InsertDispatchKey("D5'", w, task.task_name, task.task_index)
+        yield Decide("D5'", "dedupe", not inserted)  # coverage only (models/probe.py)
         if inserted:
             eid = yield InsertExecution("D5'", node.action, workflow_exec, task)
             yield SetDispatchKeyExecution("D5'", w, task.task_name, task.task_index, eid)

@@ -16,6 +16,7 @@ from racesim.models.ops import (
     StoreError,
     WriteExecutionRow,
 )
+from racesim.models.probe import Decide
 from racesim.models.rows import REQUESTS_QUEUE, WORKER_DISPATCH, Delivery, Message, worker_queue
 from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 
@@ -31,6 +32,7 @@ def execution_scheduler(guards: Guards, consumer: str) -> Model:
             row = yield ReadExecution("S1", eid)
             if guards.claim:
                 verdict = yield from _claim(eid, row.status)
+                yield Decide("S2", "claim", verdict != "go")  # coverage only (models/probe.py)
                 if verdict == "requeue":
                     yield Nack("S1", consumer, REQUESTS_QUEUE, delivery.tag, True)
                     continue

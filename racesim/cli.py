@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from racesim.commands import audit, calibrate, check, explore, init, live, run, scenario
+from racesim.commands import audit, calibrate, check, explain, explore, init, live, run, scenario
 from racesim.engine.parallel import ClusterError
 from racesim.options import InputError, set_invocation
 
@@ -67,7 +67,7 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for _module in (run, scenario, explore, check, live, audit, init, calibrate):
+for _module in (run, scenario, explore, explain, check, live, audit, init, calibrate):
     for _command in _module.commands:
         cli.add_command(_command)
 

@@ -16,6 +16,7 @@ import yaml
 from racesim.models.guards import Guards
 from racesim.models.recovery import FIELDS as RECOVERY_FIELDS
 from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
+from racesim.sim.coverage import GUARD_STEPS
 from racesim.sim.output import InputFileError, read_input
 from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
@@ -41,7 +42,10 @@ SCENARIO_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 # expectations imports the loader); tests/test_scenarios.py asserts the two stay equal.
 METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
 EXPECT_DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
-ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *EXPECT_DEPLOYMENT_KEYS, *METRICS)
+# Coverage claims: ``reached`` (the guard check ran / the fault point was checked) and
+# ``decided`` (the guard changed the outcome / the fault fired), keyed by guard step or fault.
+COVERAGE_KEYS = ("reached", "decided")
+ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *COVERAGE_KEYS, *EXPECT_DEPLOYMENT_KEYS, *METRICS)
 
 TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect", "load")
 LOAD_KEYS = ("count", "arrival", "gap")
@@ -629,7 +633,12 @@ def _expect(doc: Document, value: object, counts: dict[str, int | None]) -> list
         if "by_task" in entry:
             by_task = fields(doc, (*path, "by_task"), entry["by_task"], tuple(counts), unknown="no task named")
             parsed["by_task"] = {t: _finding(doc, (*path, "by_task", t), v) for t, v in by_task.items()}
-        if not any(m in parsed for m in METRICS) and not parsed.get("by_task"):
-            doc.fail(path, f"states no finding (give one of: {', '.join(METRICS)}, by_task)")
+        points = (*(s for steps in GUARD_STEPS.values() for s in steps), *FAULTS)
+        for key in COVERAGE_KEYS:
+            if key in entry:
+                claims = fields(doc, (*path, key), entry[key], points, unknown="no guard step or fault point named")
+                parsed[key] = {p: _finding(doc, (*path, key, p), v) for p, v in claims.items()}
+        if not any(m in parsed for m in METRICS) and not any(parsed.get(k) for k in ("by_task", *COVERAGE_KEYS)):
+            doc.fail(path, f"states no finding (give one of: {', '.join(METRICS)}, by_task, {', '.join(COVERAGE_KEYS)})")
         out.append(parsed)
     return out

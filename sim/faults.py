@@ -35,6 +35,7 @@ class FaultInjector:
                 if p > 0:
                     self.by_step.setdefault(step, []).append((name, p, effect))
         self.fired: list[tuple[str, str]] = []  # (fault, actor) in order
+        self.reached: dict[str, int] = {}  # fault -> times its point was checked (coverage)
 
     def check(self, actor_name: str, op: Op) -> object:
         """None, CRASH_WORKER, CRASH_EXECUTOR or a StoreError to raise in the actor."""
@@ -44,6 +45,7 @@ class FaultInjector:
         for name, p, effect in strikes:
             if name == "publish-failure" and type(op).__name__ != "Publish":
                 continue
+            self.reached[name] = self.reached.get(name, 0) + 1
             if self._chance(p):
                 self.fired.append((name, actor_name))
                 if effect == "publish":

@@ -21,7 +21,7 @@ A crash ends the victims' processes with ``Process.interrupt``; the connection's
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
 from typing import Any, cast
@@ -31,6 +31,7 @@ from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
 from racesim.models.ops import Model, Op, StoreError
+from racesim.models.probe import Decide
 from racesim.models.recovery import supervisor, timeout_monitor
 from racesim.models.rows import (
     EXECUTION_COMPLETED,
@@ -111,6 +112,8 @@ class RunOutput:
     livelock: bool
     choices: list[list] | None
     schedule: list[int]  # actor id of every step, in order
+    decisions: list[Decide] = field(default_factory=list)  # guard checks the models reported, in order
+    faults_reached: dict[str, int] = field(default_factory=dict)  # fault point -> times checked
 
 
 class World:
@@ -151,6 +154,7 @@ class World:
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         injector = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
         self.faults = injector if injector is not None and injector.by_step else None
+        self.decisions: list[Decide] = []  # guard decisions the models reported (coverage)
         self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
         # Every handler takes (actor id, op): the id is also the actor's DB session.
         self._handlers: dict[type, Callable[[int, Any], object]] = dict(self.db.handlers)
@@ -328,6 +332,8 @@ class World:
             livelock,
             self.source.log,
             self.schedule,
+            self.decisions,
+            dict(self.faults.reached) if self.faults else {},
         )
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
@@ -372,6 +378,8 @@ class World:
         summaries = _SUMMARIES
         blocked = _BLOCKED
         consume_op = ops.Consume
+        decide_op = Decide
+        decisions = self.decisions
         timeout = Timeout
         event = Event
         crash_points = self._crash_points
@@ -426,6 +434,9 @@ class World:
                     append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
                 try:
                     op = gen.send(result) if error is None else gen.throw(error)
+                    while type(op) is decide_op:  # a guard decision: counted, no step (models/probe.py)
+                        decisions.append(op)
+                        op = gen.send(None)
                 except StopIteration:
                     actor.alive = False
                     actor.op = None

@@ -17,6 +17,7 @@ FIELDS = [
     "first_failing_seed",
     "digest",
     "by_task",
+    "coverage",
 ]
 
 

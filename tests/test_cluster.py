@@ -30,8 +30,8 @@ def cluster() -> Iterator[object]:
 
 
 def same(a, b) -> bool:
-    return a.to_json() == b.to_json() and (a.run_digests, a.events, a.dispatch_histogram) == (
-        b.run_digests,
+    return a.to_json() == b.to_json() and (a.digest, a.events, a.dispatch_histogram) == (
+        b.digest,
         b.events,
         b.dispatch_histogram,
     )

@@ -101,7 +101,7 @@ def check(
             raise InputError(f"{sc.path}: no expect block to check")
     cases: list[junit.Case] = []
     failed: list[tuple[ExpectResult, Scenario]] = []
-    total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)  # type: ignore[attr-defined]
+    total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)
     with progress_bar(total, "racesim check") as advance:
         for sc in selected:
             if not sc.expect:

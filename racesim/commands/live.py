@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -73,7 +74,7 @@ def live(
     if replicas is not None:
         config = replace(config, deployment=_deployment(config.deployment, replicas=replicas))
     settings = LiveSettings(dsn=dsn, amqp_url=url, time_scale=time_scale)
-    totals = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
+    totals: dict[str, Any] = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
               "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
     started = time.monotonic()

@@ -181,6 +181,8 @@ def run(
     else:
         out.print(terminal.summary_table([summary], f"{sc.name}: {runs} runs from seed {seed} ({dep.label()})"))
         out.print(terminal.by_task_table(summary))
+        for line in summary.coverage.lines():
+            out.print(f"coverage: {line}", highlight=False)
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed)
