@@ -7,6 +7,7 @@ import shlex
 import jinja2
 from racesim.engine.audit import FindingRow, WorkflowAudit, clean_bound, finding_rows
 from racesim.engine.runner import Summary
+from racesim.reports import reproduce
 from racesim.sim.config import Deployment
 from rich.table import Table
 from rich.text import Text
@@ -27,10 +28,8 @@ def import_command(audit: WorkflowAudit, scenario_path: str | None = None) -> st
 
 
 def replay_command(audit: WorkflowAudit, version: str, d: Deployment, seed: int, scenario_path: str | None = None) -> str:
-    args = ["racesim", "run", scenario_path or scenario_file(audit), "--version", version, "--replicas", str(d.replicas)]
-    if d.listeners != 1:
-        args += ["--listeners", str(d.listeners)]
-    return shlex.join([*args, "--seed", str(seed), "--runs", "1", "--trace"])
+    listeners: dict[str, str | int] = {"listeners": d.listeners} if d.listeners != 1 else {}
+    return reproduce.run_command(scenario_path or scenario_file(audit), seed, version=version, replicas=d.replicas, **listeners)
 
 
 def loads_text(audit: WorkflowAudit) -> str:

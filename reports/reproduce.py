@@ -36,13 +36,20 @@ def replay(schedule_path: str) -> str:
     return shlex.join(["racesim", "replay", schedule_path])
 
 
-def run_command(scenario: str, guards: str, deployment: Deployment, faults: Faults, seed: int) -> str:
-    """``racesim run`` for one random-timing run; ``scenario`` is the catalog name or file."""
-    d = deployment
-    argv = ["racesim", "run", scenario, "--guards", guards, "--seed", str(seed), "--runs", "1", "--trace"]
-    argv += ["--replicas", str(d.replicas), "--listeners", str(d.listeners), "--prefetch", str(d.prefetch)]
-    argv += ["--workers", str(d.workers), "--worker-slots", str(d.worker_slots), "--faults", faults.label()]
-    return shlex.join(argv)
+def run_command(scenario: str, seed: int, **options: str | int) -> str:
+    """``racesim run SCENARIO --OPTION VALUE ... --seed S --runs 1 --trace``: the one builder of
+    a one-run command (``worker_slots`` is spelled ``--worker-slots``). ``scenario`` is the
+    catalog name or the file."""
+    argv = ["racesim", "run", scenario]
+    for name, value in options.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join([*argv, "--seed", str(seed), "--runs", "1", "--trace"])
+
+
+def _spelled_out(guards: str, d: Deployment, faults: Faults) -> dict[str, str | int]:
+    """Every option of the run, so the command does not depend on the scenario's defaults."""
+    return {"guards": guards, "replicas": d.replicas, "listeners": d.listeners, "prefetch": d.prefetch,
+            "workers": d.workers, "worker_slots": d.worker_slots, "faults": faults.label()}  # fmt: skip
 
 
 def for_run(
@@ -61,7 +68,7 @@ def for_run(
     if strategy != "random" or not as_declared:
         return None
     cfg = result.output.config
-    return run_command(scenario, cfg.guards.name, cfg.deployment, cfg.faults, result.seed)
+    return run_command(scenario, result.seed, **_spelled_out(cfg.guards.name, cfg.deployment, cfg.faults))
 
 
 def for_expectation(result: ExpectResult, strategy: str = "random") -> str:
@@ -72,4 +79,4 @@ def for_expectation(result: ExpectResult, strategy: str = "random") -> str:
     scenario = result.scenario_ref or s.scenario
     if strategy != "random":
         return shlex.join(["racesim", "check", scenario, "--strategy", strategy, "--seed", str(s.seed), "--runs", str(s.runs)])
-    return run_command(scenario, s.guards, s.deployment, s.faults, result.first_seed())
+    return run_command(scenario, result.first_seed(), **_spelled_out(s.guards, s.deployment, s.faults))
