@@ -89,7 +89,9 @@ def check_file(path: str | os.PathLike[str], option: str = "output", *, may_exis
     text = os.fspath(path)
     given = Path(text)
     label = f"{option} {text}" if option else text
-    if not text or text.endswith(os.sep) or given.name in ("", ".", ".."):
+    if not text:
+        raise OutputError(f"{option or 'output'}: empty file name")
+    if text.endswith(os.sep) or given.name in ("", ".", ".."):
         raise OutputError(f"{label}: names a directory, not a file")
     real = given
     try:
@@ -128,7 +130,7 @@ def check_directory(path: str | os.PathLike[str], option: str = "output") -> Pat
     text = os.fspath(path)
     label = f"{option} {text}" if option else text
     if not text:
-        raise OutputError(f"{label}: empty directory name")
+        raise OutputError(f"{option or 'output'}: empty directory name")
     given = Path(text)
     try:
         st = given.stat()

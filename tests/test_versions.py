@@ -3,8 +3,12 @@ shown silent where it cannot act."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Generator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from racesim.engine.runner import config_for, run_one, sweep
@@ -279,3 +283,37 @@ def test_seed_under_head_with_two_replicas_has_no_duplicate():
     s = _summary("with-items-fanin", "head", 2000, replicas=2)
     assert s.runs_with_duplicates == 0 and s.duplicate_dispatches == 0
     assert s.missed_dispatches == 0 and s.stuck_workflows == 0
+
+
+# ---- H19/H21 synthetic completion for a nested workflow -------------------------------------------
+@pytest.mark.parametrize(("nested", "version", "sent"), [(True, "head", True), (False, "head", False), (True, "f93", False)])
+def test_a_nested_workflow_tells_its_parent_after_commit(nested, version, sent):
+    graph = Graph.build([Node("t", "a")])
+    db = SimDB((1,))
+    outer = db.insert_execution(0, ops.InsertExecution("s", "outer", None, None, "running")) if nested else None
+    own = db.insert_execution(0, ops.InsertExecution("s", "wf", outer, None, "running"))
+    w = db.insert_workflow_execution(0, ops.InsertWorkflowExecution("s", own, graph))
+    eid = db.insert_execution(0, ops.InsertExecution("s", "a", own, WorkflowTask(w, "t")))
+    db.set_execution_status(0, ops.SetExecutionStatus("s", eid, "completed"))
+    published = drive(advance_workflow(Guards.parse(version), db.executions[eid]), db)
+    assert db.workflows[w].status == "completed"
+    completions = [(q, m.execution_id, m.status) for q, m in published if m.kind == "ExecutionCompleted"]
+    assert completions == ([("attune.execution.completed.queue", own, "completed")] if sent else [])
+
+
+# ---- the command line -------------------------------------------------------------------------
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "racesim.cli", *args], capture_output=True, text=True, cwd=root, timeout=120)
+
+
+def test_version_option_and_matrix_axis():
+    r = _cli("run", "join-barrier", "--version", "head", "--runs", "20", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert (data[0] if isinstance(data, list) else data)["guards"] == "head"
+    r = _cli("matrix", "join-barrier", "--versions", "f93,head", "--runs", "20", "--json")
+    assert r.returncode == 0, r.stderr
+    assert sorted({cell["guards"] for cell in json.loads(r.stdout)}) == ["f93", "head"]  # one row per version
+    r = _cli("run", "join-barrier", "--version", "head2", "--runs", "1")
+    assert r.returncode == 2 and "unknown guard 'head2'" in r.stderr and "Traceback" not in r.stderr
