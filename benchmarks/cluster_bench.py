@@ -6,7 +6,7 @@
 The sweep: the seed scenario under none, layer1, layer2 and both, ``--runs`` seeds each.
 The pool and the cluster are started (and warmed by a small sweep) before the clock starts,
 as a user's scheduler and workers would already be running; the serial sweep runs in this
-process. Every parallel result must equal the serial one (summaries and run digests).
+process. Every parallel result must equal the serial one (summaries and sweep digests).
 Wall time is what a speed-up is about; the load average is printed because on a shared
 machine wall time also measures the neighbours.
 """

@@ -66,9 +66,27 @@ def test_sigterm_during_a_parallel_sweep_exits_cleanly():
 
     args = [sys.executable, "-m", "racesim.cli", "run", "with-items-fanin", "--runs", "100000", "--jobs", "2", "--json"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # the pool is up and chunks are running
+    deadline = time.monotonic() + 120
+    while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # two workers + the resource tracker
+        time.sleep(0.2)
+    time.sleep(1.0)  # chunks are running
     assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert out == "" and "leaked" not in err and "Traceback" not in err, err
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
