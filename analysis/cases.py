@@ -86,10 +86,13 @@ def shows(result: RunResult, finding: str, task: str | None) -> bool:
     return bool(field and getattr(v, field))
 
 
-def cases(summaries: Sequence[Summary], configs: Sequence[RunConfig], limit: int = 8) -> list[Case]:
-    """Up to ``limit`` cases over the sweeps, each re-run with recording on."""
+def cases(summaries: Sequence[Summary], configs: Sequence[RunConfig], limit: int = 8, only: int | None = None) -> list[Case]:
+    """Up to ``limit`` cases over the sweeps (of sweep ``only`` alone when given; contrasts
+    still come from all of them), each re-run with recording on."""
     out: list[Case] = []
-    for summary, config in zip(summaries, configs, strict=True):
+    for i, (summary, config) in enumerate(zip(summaries, configs, strict=True)):
+        if only is not None and i != only:
+            continue
         for finding, task, seed, runs, occurrences in finding_seeds(summary):
             if len(out) >= limit:
                 return out

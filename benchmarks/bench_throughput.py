@@ -26,6 +26,7 @@ from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.guards import Guards
 from racesim.models.listener import completion_listener
+from racesim.models.probe import Decide
 from racesim.models.rows import COMPLETED_QUEUE, REQUESTS_QUEUE, Delivery, worker_queue
 from racesim.models.starter import start_workflow
 from racesim.models.worker import worker_slot
@@ -65,8 +66,11 @@ def sequential_run(scenario, guards: Guards) -> int:
                     actors[i] = None
                     break
                 started[i] = True
-                count += 1
                 kind = type(op)
+                if kind is Decide:  # a guard decision the model reports: no op, no step
+                    results[i] = None
+                    continue
+                count += 1
                 if kind is ops.Consume:
                     q = queues.setdefault(consumer_queue[op.consumer], deque())
                     if not q:

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -30,7 +30,7 @@ from racesim.live.pg_store import PgStore
 from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
-from racesim.models.ops import StoreError
+from racesim.models.ops import Model, StoreError
 from racesim.models.probe import Decide
 from racesim.models.rows import (
     COMPLETED_QUEUE,
@@ -145,7 +145,7 @@ class _Run:
 
 
 class _Actor(threading.Thread):
-    def __init__(self, run: _Run, name: str, gen: Generator, consumers: dict[str, tuple[str, int, bool]]) -> None:
+    def __init__(self, run: _Run, name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]]) -> None:
         super().__init__(name=f"{run.tag}:{name}", daemon=True)
         self.run_ = run
         self.actor = name
@@ -277,7 +277,7 @@ class _Stopped(Exception):
     """The run is over: leave the generator where it waits."""
 
 
-def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Generator:
+def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Model:
     """A worker process's consumer (auto-ack): moves deliveries into the slots' buffer."""
     while True:
         delivery = yield ops.Consume("W1", consumer, source)
@@ -289,7 +289,7 @@ def build_actors(run: _Run) -> None:
     (``sim/topology.py``). Threads connect on first use, so building opens nothing."""
     dep, guards = run.config.deployment, run.config.guards
 
-    def spawn(name: str, gen: Generator, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
+    def spawn(name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
         run.actors.append(_Actor(run, name, gen, consumers or {}))
 
     for process in topology.topology(dep):

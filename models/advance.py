@@ -10,7 +10,7 @@ the same code with that step left out.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from typing import cast
 
 from racesim.models.dispatch import dispatch, request
 from racesim.models.graph import Graph, fires
@@ -25,6 +25,7 @@ from racesim.models.ops import (
     CountRemaining,
     CountRunning,
     CountTaskRows,
+    Model,
     Publish,
     ReadChildren,
     ReadDefinition,
@@ -45,6 +46,7 @@ from racesim.models.rows import (
     ExecRow,
     Message,
     WorkflowRow,
+    WorkflowTask,
 )
 from racesim.models.statuses import (
     ABANDONED,
@@ -64,8 +66,9 @@ RECONCILE_TERMINAL = RECOVERY_TERMINAL
 RECONCILE_FAILED = (FAILED, TIMEOUT, CANCELLED, ABANDONED)
 
 
-def advance_workflow(guards: Guards, x: ExecRow) -> Generator:
+def advance_workflow(guards: Guards, x: ExecRow) -> Model:
     """Advance the workflow of the finished child ``x``. Raises StoreError on failure."""
+    assert x.workflow_task is not None, "only workflow children are advanced"
     w = x.workflow_task.workflow_execution
     if not guards.lock:
         yield from _advance(guards, x, None)
@@ -104,8 +107,9 @@ def _add(names: list[str], name: str) -> None:
         names.append(name)
 
 
-def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Generator:
+def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Model:
     wt = x.workflow_task
+    assert wt is not None, "only workflow children are advanced"
     w, t = wt.workflow_execution, wt.task_name
     ok = x.status == COMPLETED  # P1
     timed_out = x.status == TIMEOUT
@@ -128,7 +132,7 @@ def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Genera
                     yield SetExecutionStatus("H7", we.execution, CANCELLED)
             return
     yield ReadDefinition("P4", w)
-    graph: Graph = we.task_graph
+    graph = cast(Graph, we.task_graph)
     node = graph.nodes[t]
     completed = list(we.completed_tasks)  # P5: copies of the P2 snapshot
     failed = list(we.failed_tasks)
@@ -236,7 +240,7 @@ def reconcile(w: int, children: tuple[ExecRow, ...], completed: list[str], faile
             handled.add(wt.triggered_by)
         key = (wt.task_name, wt.task_index)
         seen = latest.get(key)
-        if seen is None or wt.retry_count >= seen.workflow_task.retry_count:
+        if seen is None or wt.retry_count >= cast(WorkflowTask, seen.workflow_task).retry_count:
             latest[key] = row
     open_names: set[str] = set()
     failed_names: set[str] = set()
@@ -259,7 +263,7 @@ def reconcile(w: int, children: tuple[ExecRow, ...], completed: list[str], faile
         (completed if to_completed else failed).append(name)
 
 
-def _release(w: int, t: str, free: int, outbox: list[Message] | None) -> Generator:
+def _release(w: int, t: str, free: int, outbox: list[Message] | None) -> Model:
     """P6d: (re)request the lowest pending items; the rows stay ``requested``.
 
     PRE/FIX log and ignore errors here; the serialized advance queues into the outbox.

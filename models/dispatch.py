@@ -6,13 +6,12 @@ serialized advance (queued, published only after COMMIT).
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 from racesim.models.graph import Node
 from racesim.models.guards import Guards
 from racesim.models.ops import (
     InsertDispatchKey,
     InsertExecution,
+    Model,
     Publish,
     ReadAction,
     ReadDispatchKey,
@@ -30,7 +29,7 @@ KEY_POLLS = 20  # DISPATCH_TX: poll a half-created key up to 20 x 50 ms
 KEY_POLL_SECONDS = 0.05
 
 
-def request(execution_id: int, outbox: list[Message] | None, step: str) -> Generator:
+def request(execution_id: int, outbox: list[Message] | None, step: str) -> Model:
     """Publish an ExecutionRequested now, or queue it for after COMMIT."""
     message = Message(EXECUTION_REQUESTED, execution_id)
     if outbox is None:
@@ -46,7 +45,7 @@ def dispatch(
     node: Node,
     triggered_by: str | None,
     outbox: list[Message] | None,
-) -> Generator:
+) -> Model:
     """DISPATCH(N). Raises StoreError on failure (the advance then adds N to F)."""
     if not node.action:  # D1: a node without an action "succeeds" having created nothing
         return
@@ -71,7 +70,7 @@ def expand(
     node: Node,
     triggered_by: str | None,
     outbox: list[Message] | None,
-) -> Generator:
+) -> Model:
     """EXPAND(N): every item row up front, the first ``concurrency`` requested."""
     count = node.with_items or 0
     first = min(count, node.concurrency or 1)
@@ -100,7 +99,7 @@ def expand(
             yield from request(eid, outbox, "E5")
 
 
-def materialise(w: int, workflow_exec: int, node: Node, task: WorkflowTask) -> Generator:
+def materialise(w: int, workflow_exec: int, node: Node, task: WorkflowTask) -> Model:
     """D5' (SERIALIZED): the unique dispatch key decides who creates the row.
 
     Returns (execution id, its status as seen now).

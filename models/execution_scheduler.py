@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 from racesim.models.guards import Guards
 from racesim.models.ops import (
     Ack,
     CasExecutionStatus,
     Consume,
+    Model,
     Nack,
     Publish,
     ReadAction,
@@ -24,7 +23,7 @@ from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 STALE_CLAIM_SECONDS = 30.0
 
 
-def execution_scheduler(guards: Guards, consumer: str) -> Generator:
+def execution_scheduler(guards: Guards, consumer: str) -> Model:
     turn = 0  # round-robin position, in the executor's memory
     while True:
         delivery: Delivery = yield Consume("S0", consumer, REQUESTS_QUEUE)
@@ -62,7 +61,7 @@ def execution_scheduler(guards: Guards, consumer: str) -> Generator:
         yield Ack("S6", consumer, REQUESTS_QUEUE, delivery.tag)
 
 
-def _claim(eid: int, status: str) -> Generator:
+def _claim(eid: int, status: str) -> Model:
     """SERIALIZED S1/S2: returns 'go', 'drop' or 'requeue'."""
     if status == SCHEDULING:
         won = yield CasExecutionStatus("S1", eid, SCHEDULING, SCHEDULING, None, STALE_CLAIM_SECONDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from typing import cast
 
 from racesim.models.advance import advance_workflow
 from racesim.models.graph import Graph
@@ -11,6 +11,7 @@ from racesim.models.ops import (
     Ack,
     Consume,
     InsertExecution,
+    Model,
     Nack,
     Publish,
     ReadExecution,
@@ -32,7 +33,7 @@ from racesim.models.statuses import ITEM_FAILED
 RETRIED, NO_RETRY, REQUEUE = "retried", "no-retry", "requeue"
 
 
-def completion_listener(guards: Guards, consumer: str) -> Generator:
+def completion_listener(guards: Guards, consumer: str) -> Model:
     while True:
         delivery: Delivery = yield Consume("L0", consumer, COMPLETED_QUEUE)
         try:
@@ -61,7 +62,7 @@ def completion_listener(guards: Guards, consumer: str) -> Generator:
         yield Ack("L4", consumer, COMPLETED_QUEUE, delivery.tag)
 
 
-def retry_hook(x: ExecRow) -> Generator:
+def retry_hook(x: ExecRow) -> Model:
     """H0 (HEAD, spec 10): a failed or timed-out attempt with retries left gets a new row.
 
     WE is read without the lock and its status is not checked. The retry row (same name,
@@ -71,11 +72,11 @@ def retry_hook(x: ExecRow) -> Generator:
     whose redelivery inserts a second retry row.
     """
     wt = x.workflow_task
-    if x.status not in ITEM_FAILED:
+    if wt is None or x.status not in ITEM_FAILED:
         return NO_RETRY
     try:
         we: WorkflowRow = yield ReadWorkflowExecution("H0", wt.workflow_execution)
-        graph: Graph = we.task_graph
+        graph = cast(Graph, we.task_graph)
         node = graph.nodes.get(wt.task_name)
         if node is None or node.retry is None or wt.retry_count >= node.retry.count:
             return NO_RETRY  # attune: retry_count >= the row's max_retries (= retry.count)

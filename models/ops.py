@@ -8,7 +8,7 @@ stores (``sim.db``, ``sim.broker``); the live driver executes the same ops as SQ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ class ReadExecution(Op):
 
 @dataclass(slots=True)
 class InsertExecution(Op):
-    action_ref: str
+    action_ref: str | None
     parent: int | None
     workflow_task: WorkflowTask | None
     status: str = "requested"
@@ -671,3 +671,8 @@ class StoreError(Exception):
     def __init__(self, message: str, transport: bool = False) -> None:
         super().__init__(message)
         self.transport = transport
+
+
+# A model: a generator that yields ops and receives each op's result (whatever the store
+# returns for that op kind), returning what the step computes.
+Model = Generator["Op", Any, Any]

@@ -10,11 +10,11 @@ then is reported stuck.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass
 
 from racesim.models.ops import (
     CasExecutionStatus,
+    Model,
     Publish,
     RecoveryScan,
     SetExecutionStatus,
@@ -45,7 +45,7 @@ FIELDS = tuple(RecoveryTiming.__dataclass_fields__)
 Scan = tuple[tuple[tuple[int, str], ...], bool]  # RecoveryScan's answer: ((id, status), ...), still open
 
 
-def timeout_monitor(timing: RecoveryTiming) -> Generator:
+def timeout_monitor(timing: RecoveryTiming) -> Model:
     """One replica's monitor: stale `scheduled` rows -> failed, and (HEAD since 3dcc3a9)
     `running` rows on a dead worker -> abandoned; each with an ExecutionCompleted."""
     now = 0.0
@@ -72,7 +72,7 @@ def timeout_monitor(timing: RecoveryTiming) -> Generator:
             return
 
 
-def supervisor(timing: RecoveryTiming) -> Generator:
+def supervisor(timing: RecoveryTiming) -> Model:
     """The supervisor (one at a time): rows not updated for ``supervisor_age`` that are not
     terminal (or run on a dead worker) -> abandoned (canceling -> cancelled) + completion;
     then the workflow rule."""
@@ -104,7 +104,7 @@ def supervisor(timing: RecoveryTiming) -> Generator:
             return
 
 
-def _complete(step: str, eid: int, status: str) -> Generator:
+def _complete(step: str, eid: int, status: str) -> Model:
     try:
         yield Publish(step, COMPLETED_QUEUE, Message(EXECUTION_COMPLETED, eid, status))
     except StoreError:

@@ -6,7 +6,7 @@ row per write costs a fifth of a frozen dataclass (rows are built on every statu
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class WorkflowTask(NamedTuple):
@@ -27,7 +27,7 @@ class ExecRow(NamedTuple):
     worker: int | None = None
     updated: float = 0.0
 
-    def with_(self, **changes: object) -> ExecRow:
+    def with_(self, **changes: Any) -> ExecRow:
         return self._replace(**changes)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 from racesim.models.dispatch import dispatch
 from racesim.models.graph import Graph
 from racesim.models.guards import Guards
 from racesim.models.ops import (
     InsertExecution,
     InsertWorkflowExecution,
+    Model,
     SetExecutionStatus,
     Sleep,
     StoreError,
@@ -18,7 +17,7 @@ from racesim.models.ops import (
 from racesim.models.statuses import COMPLETED, RUNNING
 
 
-def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Generator:
+def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Model:
     """Entry tasks are dispatched one by one, outside any lock (spec 7(f)11)."""
     parent = yield InsertExecution("start", workflow_ref, None, None, RUNNING)
     w = yield InsertWorkflowExecution("start", parent, graph)
@@ -34,7 +33,7 @@ def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Generator
             pass
 
 
-def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Generator:
+def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Model:
     """A workflow start that arrives ``delay`` seconds into the run (load, live mode)."""
     if delay > 0:
         yield Sleep("start", delay)

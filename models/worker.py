@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 from racesim.models.guards import Guards
-from racesim.models.ops import Consume, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
+from racesim.models.ops import Consume, Model, Publish, ReadExecution, RunAction, SetExecutionStatus, StoreError
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_COMPLETED,
@@ -20,14 +18,14 @@ from racesim.models.statuses import CANCELING, CANCELLED, COMPLETED, FAILED, RUN
 NO_GUARDS = Guards()
 
 
-def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Generator:
+def worker_slot(consumer: str, queue: str, guards: Guards = NO_GUARDS) -> Model:
     """One concurrency permit of a worker. Its consumer acks on delivery, before the run."""
     while True:
         delivery: Delivery = yield Consume("W1", consumer, queue)
         yield from run_execution(delivery.message.execution_id, guards.precheck)
 
 
-def run_execution(eid: int, precheck: bool = False) -> Generator:
+def run_execution(eid: int, precheck: bool = False) -> Model:
     if precheck:  # HEAD 3.1 step 2 (spec 10)
         row: ExecRow = yield ReadExecution("W2", eid)
         if row.status == CANCELLED:
@@ -54,7 +52,7 @@ def run_execution(eid: int, precheck: bool = False) -> Generator:
     yield from _publish_quietly("W8", COMPLETED_QUEUE, Message(EXECUTION_COMPLETED, eid, status))
 
 
-def _publish_quietly(step: str, queue: str, message: Message) -> Generator:
+def _publish_quietly(step: str, queue: str, message: Message) -> Model:
     """Worker publish failures are only logged: no retry, no outbox."""
     try:
         yield Publish(step, queue, message)

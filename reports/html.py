@@ -12,6 +12,7 @@ import importlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 from racesim.analysis import windows as aw
@@ -343,7 +344,8 @@ def _window_view(an: aw.RunAnalysis, w: aw.RaceWindow) -> dict:
     }
 
 
-def matrix_view(summaries: list[Summary]) -> dict | None:
+def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None) -> dict | None:
+    """The guard matrix; ``links`` maps a summary's index to the file of its own report."""
     if not summaries:
         return None
     deployments: list = []
@@ -382,6 +384,7 @@ def matrix_view(summaries: list[Summary]) -> dict | None:
                         "others": others,
                         "first": s.first_failing_seed,
                         "digest": s.digest[:16],
+                        "href": (links or {}).get(next(i for i, x in enumerate(summaries) if x is s)),
                     }
                 )
             rows.append({"guards": gname, "cells": cells})
@@ -554,12 +557,15 @@ def context(
     cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
+    links: dict[int, str] | None = None,
 ) -> dict:
     """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
     ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
     made with racesim.reports.reproduce (None: no single command reproduces it);
     ``scenario_ref`` names the scenario as the cases' reproduce commands must."""
     explicit = cases is not None
+    if links is not None:  # an index page: the matrix, each cell linking its own report
+        cases = []
     if cases is None:
         cases = _fallback_cases(failing, contrast) if failing is not None else []
     header: list[tuple[str, str]] = []
@@ -612,7 +618,8 @@ def context(
         "title": title,
         "header": header,
         "repro": repro,
-        "matrix": matrix_view(summaries),
+        "matrix": matrix_view(summaries, links),
+        "index": links is not None,
         "cases": views,
         "runs": [r for v in views for r in v["runs"]],
         "max_events": MAX_EVENTS,
@@ -681,3 +688,45 @@ def write_report(
         scenario_ref=scenario_ref,
     )
     return output.write_text(path, html)
+
+
+def write_matrix(
+    path: str | os.PathLike[str] | output.Target,
+    *,
+    title: str,
+    command: str,
+    summaries: list[Summary],
+    cell_cases: list[list[Case]],
+    scenario_ref: str | None = None,
+    failing: RunResult | None = None,
+    contrast: RunResult | None = None,
+    reproduce_with: dict[str, str | None] | None = None,
+) -> output.Target:
+    """A matrix report as an index page (the matrix, each cell linking its own report) and
+    one report per cell beside it, named ``<index stem>.cell<k>.html``."""
+    index = Path(path.path if isinstance(path, output.Target) else path)
+    links: dict[int, str] = {}
+    for k, (summary, found) in enumerate(zip(summaries, cell_cases, strict=True)):
+        name = f"{index.stem}.cell{k}.html"
+        page = render(
+            title=f"{title} [{summary.guards}; {summary.deployment.label()}; faults {summary.faults.label()}]",
+            command=command,
+            summaries=[summary],
+            failing=None,
+            contrast=None,
+            cases=found,
+            scenario_ref=scenario_ref,
+        )
+        output.write_text(index.with_name(name), page)
+        links[k] = name
+    ctx = context(
+        title=title,
+        command=command,
+        summaries=summaries,
+        failing=failing,
+        contrast=contrast,
+        reproduce_with=reproduce_with,
+        scenario_ref=scenario_ref,
+        links=links,
+    )
+    return output.write_text(path, _environment().get_template("report.html.j2").render(**ctx))

@@ -74,6 +74,8 @@ def clause(f: Fact) -> str:
     if f.op == "UpdateWorkflowExecution":
         cols = [str(c) for c in a[1] if str(c).startswith(("completed_tasks", "status"))]
         return f"{who} wrote {', '.join(cols) or 'workflow_execution'} {at}"
+    if f.op == "ReadChildren":
+        return f"{who} read the workflow's child rows {at}"
     if f.op == "ReadExecution" and isinstance(r, tuple) and len(r) == 3:
         return f"{who} read {subject} as {r[2]} {at}"
     if f.op == "Publish":

@@ -39,6 +39,7 @@ KNOWN_TASK: tuple[str, ...] = (
 )
 KNOWN_TASK += ("join", "next", "publish", "decision", "tasks", *attune_parser.LEGACY_FIELDS)
 KNOWN_TASK += ("permission_set_refs", "permission_set_ref", "worker_selector", "worker_tolerations", "worker_affinity")
+KNOWN_TASK += ("__chart_meta__",)  # the workflow builder's layout data
 
 
 @dataclass(slots=True)

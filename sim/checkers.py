@@ -102,6 +102,10 @@ def check(
             v.duplicate_dispatches += n - 1
             v.duplicate_keys.append((task, index, n))
             v.duplicate_mechanisms.append(_mechanism(_label(task, index), handed[(task, index, attempt)]))
+    rerun_items = sorted({task for task, index, _n in v.duplicate_keys if index is not None})
+    if rerun_items:  # extra runs of items publish extra completions, and so extra advances
+        note = f" (item rows of {', '.join(rerun_items)} also ran again here: their extra completions add advances, spec 8)"
+        v.duplicate_mechanisms = [m + note if "rows created" in m else m for m in v.duplicate_mechanisms]
 
     # -- what the workflow should have run, from how its tasks really ended --------------------
     rows_of: dict[str, list[ExecRow]] = {}

@@ -19,6 +19,7 @@ Per the spec (3.1, 3.2, 3.3, 3.5):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from racesim.models.rows import COMPLETED_QUEUE, REQUESTS_QUEUE, worker_queue
 from racesim.sim.config import Deployment
@@ -56,6 +57,7 @@ def _prefix(base: str, generation: int) -> str:
     return base if generation == 0 else f"{base}r{generation}"
 
 
+@lru_cache(maxsize=1024)  # specs are immutable; a sweep asks for the same ones every run
 def executor(dep: Deployment, e: int, generation: int = 0) -> ProcessSpec:
     p = _prefix(f"exec{e}", generation)
     requests = ConsumerSpec(f"{p}.requests", REQUESTS_QUEUE, dep.prefetch, False)
@@ -65,6 +67,7 @@ def executor(dep: Deployment, e: int, generation: int = 0) -> ProcessSpec:
     return ProcessSpec(f"exec{e}", (requests, completions), tuple(actors))
 
 
+@lru_cache(maxsize=1024)
 def worker(dep: Deployment, w: int, generation: int = 0) -> ProcessSpec:
     name = _prefix(f"worker{w}", generation)
     consumer = ConsumerSpec(name, worker_queue(w), dep.prefetch, True)

@@ -30,7 +30,7 @@ import simpy
 from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.listener import completion_listener
-from racesim.models.ops import Op, StoreError
+from racesim.models.ops import Model, Op, StoreError
 from racesim.models.probe import Decide
 from racesim.models.recovery import supervisor, timeout_monitor
 from racesim.models.rows import (
@@ -239,9 +239,7 @@ class World:
             prefix = spec.actors[0].name.split(".")[0]
             self.spawn(f"{prefix}.monitor", spec.group, timeout_monitor(self.config.recovery), delay)
 
-    def spawn(
-        self, name: str, group: str, gen: Generator, delay: float = 0.0, respawn: Callable[[], None] | None = None
-    ) -> Actor:
+    def spawn(self, name: str, group: str, gen: Model, delay: float = 0.0, respawn: Callable[[], None] | None = None) -> Actor:
         """A new actor: its model runs to its first op now (so its draws come in the order
         the actors were created), then a simpy process carries it."""
         actor = Actor(self._next_actor, name, group, gen, respawn)

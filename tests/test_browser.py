@@ -129,4 +129,72 @@ def test_big_report_opens(browser, tmp_path):
     assert page.get_by_text(f"cap {html.MAX_EVENTS}").count() > 0
     page.close()
 
+
 pytestmark = pytest.mark.services  # Chromium
+
+
+@pytest.fixture(scope="module")
+def both_two_report(fanin, tmp_path_factory):
+    """The report of `racesim run with-items-fanin --guards both --replicas 2` (fewer runs)."""
+    from racesim.analysis.cases import cases
+    from racesim.engine.runner import sweep
+    from racesim.sim.config import Deployment
+
+    config = config_for(fanin, Guards.parse("both"), Deployment(replicas=2))
+    summary = sweep(config, 1, 60)
+    path = tmp_path_factory.mktemp("browser") / "both.html"
+    html.write_report(
+        path,
+        title="with-items-fanin",
+        command="racesim run with-items-fanin --guards both --replicas 2 --html r.html",
+        summaries=[summary],
+        failing=None,
+        contrast=None,
+        cases=cases([summary], [config]),
+    )
+    return path
+
+
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  if (document.documentElement.scrollWidth > width) out.push("page " + document.documentElement.scrollWidth);
+  document.querySelectorAll("table").forEach((t, i) => {
+    const r = t.getBoundingClientRect();
+    if (r.width > 0 && r.right > width + 0.5) out.push("table " + i + " (" + t.className + ") right " + r.right);
+  });
+  return out;
+}"""
+
+
+def test_nothing_overflows_at_1280(browser, both_two_report):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(both_two_report.as_uri(), wait_until="load")
+    tabs = page.locator("nav.tabs a.tab")
+    assert tabs.count() >= 2
+    for i in range(tabs.count()):
+        tabs.nth(i).click()
+        case = page.locator("section.case.on")
+        assert case.count() == 1
+        assert page.evaluate(OVERFLOW) == [], f"tab {i}"
+        # The swimlanes: full width of the page, the explanation's actors first.
+        lanes = case.locator("section.run .pan").first
+        assert lanes.bounding_box()["width"] > 1100
+    page.close()
+
+
+def test_validate_tab_links_steps_and_zooms(browser, both_two_report):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(both_two_report.as_uri(), wait_until="load")
+    page.locator("nav.tabs a.tab", has_text="validate").click()
+    case = page.locator("section.case.on")
+    assert "Why validate was handed to workers more than once" in case.inner_text()
+    link = case.locator("a.step", has_text="P6e").first
+    link.click()
+    target = page.locator(link.get_attribute("href"))
+    assert target.is_visible()
+    svg = case.locator("svg.lanes").first
+    before = float(svg.get_attribute("width"))
+    case.locator("section.run .zoombar button[data-zoom='out']").first.click()
+    assert float(svg.get_attribute("width")) < before
+    page.close()

@@ -215,3 +215,21 @@ def test_race_window_names_the_missed_writes(fanin):
     assert any("before" in s and ("P14" in s or "D5" in s) for s in sentences)
     graph = an.window_graph(w)
     assert any(k == "rw" for _, _, k in graph.edges(data="kind"))
+
+
+def test_matrix_report_is_an_index_of_cell_reports(tmp_path):
+    from click.testing import CliRunner
+
+    from racesim.cli import cli
+
+    index = tmp_path / "m.html"
+    argv = ["matrix", "with-items-fanin", "--guards", "none,serialized", "--runs", "20", "--html", str(index)]
+    r = CliRunner().invoke(cli, argv)
+    assert r.exit_code == 0, r.output
+    page = index.read_text()
+    links = re.findall(r'<a class="cell-report" href="([^"]+)">', page)
+    assert len(links) >= 2 and sorted(links) == [f"m.cell{k}.html" for k in range(len(links))]
+    assert "Findings explained" not in page  # the index explains nothing itself
+    cells = [(tmp_path / link).read_text() for link in links]
+    assert any("Why validate was handed to workers" in c for c in cells)  # guards none
+    assert any("Findings explained" not in c for c in cells)  # serialized: nothing to explain

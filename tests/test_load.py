@@ -76,6 +76,9 @@ def test_duplicates_say_which_mechanism_made_them():
     assert any("rows created for validate by separate advances" in m for m in mechanisms)
     assert any("process_items[" in m and "handed to a worker" in m for m in mechanisms)
     assert all(m.startswith("W") for m in mechanisms)
+    for v in r.verdict.executions.values():  # the re-run note only where items really ran again
+        reran = v.by_task["process_items"].duplicate_dispatches > 0
+        assert all(("also ran again" in m) == reran for m in v.duplicate_mechanisms if "rows created" in m)
     assert run_one(config_for(sc, Guards.parse("f93")), 1).verdict.duplicate_mechanisms == []
 
 

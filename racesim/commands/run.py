@@ -69,6 +69,13 @@ def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=N
 
         runs = {"the failing run": failing, "the contrast run": contrast}
         again = {label: reproduce.for_run(r, ref) for label, r in runs.items() if r is not None}
+        if configs and len(summaries) > 1:  # a matrix: an index page and one report per cell
+            index = dict(title=title, command=invocation(), summaries=summaries, scenario_ref=ref)
+            index.update(failing=failing, contrast=contrast, reproduce_with=again)
+            index["cell_cases"] = [cases(summaries, configs, only=i) for i in range(len(summaries))]
+            label = f"HTML report (an index; {len(summaries)} cell reports beside it, <name>.cellK.html)"
+            wrote(write_output(targets["--html"], html.write_matrix, **index), label)
+            return _trace_json(targets, failing)
         found = cases(summaries, configs) if configs and summaries else None
         report = dict(
             title=title,
@@ -81,6 +88,10 @@ def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=N
             scenario_ref=ref,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
+    _trace_json(targets, failing)
+
+
+def _trace_json(targets, failing) -> None:
     if "--trace-json" in targets:
         if failing is None:
             click.echo(f"racesim: --trace-json {targets['--trace-json'].path}: not written, no run failed", err=True)
