@@ -135,6 +135,9 @@ class SweepCoverage:
         for step, _guard, reached, decided in rc.decisions:
             g = self.guards.get(step)
             new += (g is None and reached > 0) + (decided > 0 and (g is None or g.decided == 0))
+        for name, _reached, fired in rc.faults:
+            f = self.faults.get(name)
+            new += fired > 0 and (f is None or f.fired == 0)
         return new
 
     def saturation(self) -> list[list[int]]:

@@ -95,7 +95,7 @@ def explain(file, k, points, seed, jobs, as_json) -> None:
         out.print("The finding is certain from the start: every continuation of the empty prefix showed it.")
     else:
         out.print(
-            f"Point of no return: step {certain} of {result.total_steps}, {_event_of_step(replayed, decisive)}. "
+            f"Point of no return: step {certain} of {result.total_steps}, {_event_of_step(replayed, certain - 1)}. "
             f"After it all {k} continuations of every later prefix showed the finding.",
             highlight=False,
         )

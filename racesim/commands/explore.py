@@ -76,7 +76,13 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 # ---- commands ------------------------------------------------------------------------------------
 @click.command()
 @click.argument("scenario")
-@click.option("--strategy", type=click.Choice(["random", "pct", "dfs"]), default="pct", show_default=True)
+@click.option(
+    "--strategy",
+    type=click.Choice(["random", "pct", "dfs", "coverage"]),
+    default="pct",
+    show_default=True,
+    help="coverage: keep a corpus of choice sequences, mutate them, keep those reaching new reads-from pairs or guard outcomes.",
+)
 @click.option("--depth", "-d", type=int, default=3, show_default=True, help="PCT: bug depth d (d-1 priority change points).")
 @click.option("--preemption-bound", "-k", type=int, default=2, show_default=True, help="DFS: most preemptions per schedule.")
 @click.option("--max-schedules", type=int, default=10_000, show_default=True, help="DFS: stop after this many schedules.")
@@ -157,7 +163,8 @@ def explore(
     fails = failing_check(target)
     params: dict = {}
     search_result: SearchResult | None = None
-    claim_line, claim = "", {}
+    claim_line: str = ""
+    claim: dict[str, object] = {}
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
@@ -192,6 +199,26 @@ def explore(
         summary.runs = search_result.schedules
         first_failing = search_result.failing
         explored, complete = search_result.schedules, search_result.complete
+    elif strategy == "coverage":
+        if cluster is not None or jobs != 1:
+            raise InputError("--strategy coverage: runs in this process (each run depends on the corpus so far)")
+        runs = sc.runs if runs is None else runs
+        _check_runs(runs)
+        from racesim.engine import coverage_search
+
+        _, fails = checked_findings(target)
+        summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
+        with progress_bar(runs, f"{sc.name} [{g.name}] coverage") as advance:
+
+            def on_run(result: RunResult) -> None:
+                summary.add(result)
+                advance(1)
+
+            found_by = coverage_search.search(config, seed, runs, fails, stop_at_first=False, on_run=on_run)
+        summary.runs = found_by.runs
+        first_failing = found_by.failing
+        params = {"corpus": found_by.corpus, "first_failing_run": found_by.failing_at}
+        explored, complete = found_by.runs, False
     else:
         runs = sc.runs if runs is None else runs
         _check_runs(runs)
