@@ -163,7 +163,8 @@ def explore(
     fails = failing_check(target)
     params: dict = {}
     search_result: SearchResult | None = None
-    claim_line, claim = "", {}
+    claim_line: str = ""
+    claim: dict[str, object] = {}
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
