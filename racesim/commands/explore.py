@@ -183,7 +183,8 @@ def explore(
     to_first: tuple[int, float] | None = None  # (runs, wall seconds) to the first failing run
     params: dict = {}
     search_result: SearchResult | None = None
-    claim_line, claim = "", {}
+    claim_line: str = ""
+    claim: dict[str, object] = {}
     first_failing: RunResult | None = None
     failing_seed = seed
     if strategy == "dfs":
