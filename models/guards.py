@@ -22,6 +22,7 @@ HEAD_SWITCHES = (
     "defer_join",  # H14/H19: an unmet join (set D, local to one advance) holds completion back
     "nested_completion",  # H19/H21: synthetic completion for a workflow that has a parent
     "precheck",  # worker 3.1 step 2: skip cancelled rows, report canceling ones
+    "modern_recovery",  # 3dcc3a9+: decodable timeout completion, dead-worker rule, supervisor
 )
 # 3.4 recovery actors (timeout monitor, dead-worker reconciliation, supervisor). Optional:
 # not part of ``head`` itself, because they add periodic actors to every run.
@@ -65,6 +66,7 @@ class Guards:
     defer_join: bool = False
     nested_completion: bool = False
     precheck: bool = False
+    modern_recovery: bool = False
     recovery: bool = False
     name: str = "none"
 
