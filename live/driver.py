@@ -121,7 +121,7 @@ class _Run:
             outcome = self.outcomes.get(wt.task_name) if wt is not None else None
             ok = True
             if outcome is not None:
-                if outcome.fail_all or (wt.task_index is not None and wt.task_index in outcome.fail_items):
+                if outcome.fail_all or (wt is not None and wt.task_index is not None and wt.task_index in outcome.fail_items):
                     ok = False
                 elif outcome.fail_probability > 0:
                     ok = self.rng.random() >= outcome.fail_probability
@@ -174,12 +174,17 @@ class _Actor(threading.Thread):
                 self.mq.start_consuming(q, prefetch, auto_ack)
         return self.mq
 
+    def _skip_probes(self, op: ops.Op | Decide) -> ops.Op:
+        while isinstance(op, Decide):  # a guard decision (models/probe.py): no round trip
+            op = self.gen.send(None)
+        return op
+
     def run(self) -> None:
         run = self.run_
         try:
             result: object = None
             error: StoreError | None = None
-            op = next(self.gen)
+            op = self._skip_probes(next(self.gen))
             while not run.stop.is_set():
                 try:
                     result, error = self._execute(op), None
@@ -187,9 +192,7 @@ class _Actor(threading.Thread):
                     result, error = None, exc
                 if run.stop.is_set():
                     break
-                op = self.gen.send(result) if error is None else self.gen.throw(error)
-                while isinstance(op, Decide):  # a guard decision (models/probe.py): no round trip
-                    op = self.gen.send(None)
+                op = self._skip_probes(self.gen.send(result) if error is None else self.gen.throw(error))
         except StopIteration:
             pass
         except _Stopped:
@@ -213,17 +216,16 @@ class _Actor(threading.Thread):
 
     def _execute(self, op: ops.Op) -> object:
         run = self.run_
-        kind = type(op)
         run.touch()
-        if kind is ops.Consume:
+        if isinstance(op, ops.Consume):
             return self._consume(op.consumer)
-        if kind is ops.Ack:
+        if isinstance(op, ops.Ack):
             self._mq().ack(op.tag)
             return None
-        if kind is ops.Nack:
+        if isinstance(op, ops.Nack):
             self._mq().nack(op.tag, op.requeue)
             return None
-        if kind is ops.Publish:
+        if isinstance(op, ops.Publish):
             m = op.message
             if m.kind == WORKER_DISPATCH:
                 run.dispatched.append(m.execution_id)
@@ -231,19 +233,19 @@ class _Actor(threading.Thread):
                 run.completions.append(m.execution_id)
             self._mq().publish(op.queue, m)
             return None
-        if kind is ops.RunAction:
+        if isinstance(op, ops.RunAction):
             seconds, ok = run.draw_run(self.rows.get(op.execution_id))
             time.sleep(seconds)
             return ok
-        if kind is ops.Sleep:
+        if isinstance(op, ops.Sleep):
             time.sleep(op.seconds * run.settings.time_scale)
             return None
-        if op.step == "W7" and run.gates:
+        if op.step == "W7" and run.gates and isinstance(op, ops.ReadExecution):
             run.hold(self._key(op.execution_id))  # between the terminal write and the publishes
         result = self._store().execute(op)
-        if kind is ops.ReadExecution:
+        if isinstance(op, ops.ReadExecution):
             self.rows[op.execution_id] = result  # type: ignore[assignment]
-        elif kind is ops.SetExecutionStatus and op.step == "W6":
+        elif isinstance(op, ops.SetExecutionStatus) and op.step == "W6":
             run.note_finished(self._key(op.execution_id))
         return result
 
@@ -443,7 +445,7 @@ def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
 
 
 def _keys_by_id(verdict: Verdict, run: _Run) -> dict[int, Key]:
-    return {r.id: (r.workflow_task.task_name, r.workflow_task.task_index) for r in run.children}
+    return {r.id: (wt.task_name, wt.task_index) for r in run.children if (wt := r.workflow_task) is not None}
 
 
 # ---- gates from a simulated trace ----------------------------------------------------------------

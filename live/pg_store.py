@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from importlib import resources
+from typing import Any, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -136,11 +137,11 @@ def workflow_row(r: tuple, graphs: dict[str, Graph | None] | None = None) -> Wor
     return WorkflowRow(r[0], r[1], r[2], tuple(r[3]), tuple(r[4]), tuple(r[5]), tuple((r[6] or {}).items()), r[7], graph)
 
 
-def _column_value(column: str, value: object) -> object:
+def _column_value(column: str, value: Any) -> object:
     if column == "variables":
-        return Jsonb(dict(value))  # type: ignore[arg-type]
+        return Jsonb(dict(value))  # a tuple of (name, value) pairs
     if column.endswith("_tasks"):
-        return list(value)  # type: ignore[arg-type]
+        return list(value)
     return value
 
 
@@ -154,7 +155,7 @@ class PgStore:
         self.workers = workers
         self.clock = clock
         self._graphs: dict[str, Graph | None] = {}
-        self.handlers: dict[type, Callable[[ops.Op], object]] = {cls: getattr(self, name) for cls, name in ops.DB_OPS.items()}
+        self.handlers: dict[type, Callable[[Any], object]] = {cls: getattr(self, name) for cls, name in ops.DB_OPS.items()}
         self.handlers[ops.AdvisoryLock] = self.advisory_lock
         self.handlers[ops.AdvisoryUnlock] = self.advisory_unlock
 
@@ -315,7 +316,7 @@ class PgStore:
         r = self._one(
             "INSERT INTO workflow_execution (execution, task_graph, status, updated) "
             "VALUES (%s, %s, 'running', to_timestamp(%s)) RETURNING id",
-            (op.execution, graph_json(op.task_graph), self._now()),
+            (op.execution, graph_json(cast("Graph | None", op.task_graph)), self._now()),
         )
         return r[0]  # type: ignore[index]
 
@@ -396,7 +397,7 @@ def read_workflow(conn: psycopg.Connection, w: int) -> tuple[WorkflowRow, list[E
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def connect(dsn: str = DEFAULT_DSN, app: str = "racesim", schema: str | None = None, **kw: object) -> psycopg.Connection:
+def connect(dsn: str = DEFAULT_DSN, app: str = "racesim", schema: str | None = None, **kw: Any) -> psycopg.Connection:
     """An autocommit connection; ``schema`` goes into search_path at connect time (no extra round trip)."""
     options = f"-c search_path={schema}" if schema else ""
     return psycopg.connect(dsn, autocommit=True, application_name=app, options=options, connect_timeout=5, **kw)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 
 # The guard layers of the fix and of the serialized advance.
 GUARD_SWITCHES = ("layer1", "layer2", "lock", "dedupe", "claim", "release_one")
-# HEAD-only steps (spec 4.3 and 10), each a switch on the same implementation.
+# Steps beyond the guard layers (spec 4.3 and 10), each a switch on the same implementation;
+# all HEAD's, and two of them (cancel_halt, precheck) f93e922's already.
 HEAD_SWITCHES = (
     "retry",  # H0: retry hook in the listener, before the advance
     "parent_info",  # H1 + HEAD's logging reads (queued children after COMMIT, WE after unlock)
@@ -22,6 +23,7 @@ HEAD_SWITCHES = (
     "defer_join",  # H14/H19: an unmet join (set D, local to one advance) holds completion back
     "nested_completion",  # H19/H21: synthetic completion for a workflow that has a parent
     "precheck",  # worker 3.1 step 2: skip cancelled rows, report canceling ones
+    "modern_recovery",  # 3dcc3a9+: decodable timeout completion, dead-worker rule, supervisor
 )
 # 3.4 recovery actors (timeout monitor, dead-worker reconciliation, supervisor). Optional:
 # not part of ``head`` itself, because they add periodic actors to every run.
@@ -40,7 +42,9 @@ NAMED_SETS: dict[str, tuple[str, ...]] = {
     # The four versions of the spec, as switch sets.
     "pre": (),
     "fix": ("layer1", "layer2"),
-    "f93": F93,
+    # f93e922 also has the cancellation halt (scheduler.rs:1931-1976) and the worker's
+    # pre-check (worker service.rs:970-1004), which the spec lists as HEAD additions.
+    "f93": (*F93, "cancel_halt", "precheck"),
     "head": (*F93, "release_one", *HEAD_SWITCHES),
 }
 VERSIONS = ("pre", "fix", "f93", "head")
@@ -65,6 +69,7 @@ class Guards:
     defer_join: bool = False
     nested_completion: bool = False
     precheck: bool = False
+    modern_recovery: bool = False
     recovery: bool = False
     name: str = "none"
 

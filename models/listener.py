@@ -23,6 +23,7 @@ from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_REQUESTED,
     REQUESTS_QUEUE,
+    UNDECODABLE,
     Delivery,
     ExecRow,
     Message,
@@ -36,6 +37,10 @@ RETRIED, NO_RETRY, REQUEUE = "retried", "no-retry", "requeue"
 def completion_listener(guards: Guards, consumer: str) -> Model:
     while True:
         delivery: Delivery = yield Consume("L0", consumer, COMPLETED_QUEUE)
+        if delivery.message.status == UNDECODABLE:
+            # the pre-3dcc3a9 timeout-monitor payload: decoding fails, not retriable
+            yield Nack("L0", consumer, COMPLETED_QUEUE, delivery.tag, False)
+            continue
         try:
             x = yield ReadExecution("L1", delivery.message.execution_id)
         except StoreError:

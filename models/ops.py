@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from racesim.models.probe import Decide
 from racesim.models.rows import ExecRow, Message, WorkflowTask
 
 
@@ -675,4 +676,6 @@ class StoreError(Exception):
 
 # A model: a generator that yields ops and receives each op's result (whatever the store
 # returns for that op kind), returning what the step computes.
-Model = Generator["Op", Any, Any]
+# A model may also yield a ``probe.Decide`` (a guard decision counted for coverage, no store
+# round trip).
+Model = Generator["Op | Decide", Any, Any]

@@ -23,7 +23,7 @@ from racesim.models.ops import (
     StoreError,
     UpdateWorkflowExecution,
 )
-from racesim.models.rows import COMPLETED_QUEUE, EXECUTION_COMPLETED, Message
+from racesim.models.rows import COMPLETED_QUEUE, EXECUTION_COMPLETED, UNDECODABLE, Message
 from racesim.models.statuses import ABANDONED, CANCELING, CANCELLED, FAILED, RUNNING, SCHEDULED
 
 
@@ -45,9 +45,13 @@ FIELDS = tuple(RecoveryTiming.__dataclass_fields__)
 Scan = tuple[tuple[tuple[int, str], ...], bool]  # RecoveryScan's answer: ((id, status), ...), still open
 
 
-def timeout_monitor(timing: RecoveryTiming) -> Model:
+def timeout_monitor(timing: RecoveryTiming, modern: bool = True, cas: bool = True) -> Model:
     """One replica's monitor: stale `scheduled` rows -> failed, and (HEAD since 3dcc3a9)
-    `running` rows on a dead worker -> abandoned; each with an ExecutionCompleted."""
+    `running` rows on a dead worker -> abandoned; each with an ExecutionCompleted.
+
+    Before 3dcc3a9 (``modern`` off) the completion had a private payload the listener cannot
+    decode (spec 3.4: nacked without requeue, no advance); before f93e922 (``cas`` off) the
+    failed write had no status precondition."""
     now = 0.0
     while now + timing.monitor_interval <= timing.stop_after:
         yield Sleep("R0", timing.monitor_interval)
@@ -56,11 +60,18 @@ def timeout_monitor(timing: RecoveryTiming) -> Model:
         found: Scan = yield RecoveryScan("R1", "timeout", timing.scheduled_timeout, timing.monitor_limit)
         stale, open_ = found
         for eid, _status in stale:
-            # since f93e922 a CAS: still scheduled and still older than the cutoff
-            won = yield CasExecutionStatus("R1", eid, SCHEDULED, FAILED, None, timing.scheduled_timeout)
+            if cas:  # since f93e922: still scheduled and still older than the cutoff
+                won = yield CasExecutionStatus("R1", eid, SCHEDULED, FAILED, None, timing.scheduled_timeout)
+            else:
+                yield SetExecutionStatus("R1", eid, FAILED)
+                won = True
             if won:
                 acted = True
-                yield from _complete("R1", eid, FAILED)
+                yield from _complete("R1", eid, FAILED if modern else UNDECODABLE)
+        if not modern:
+            if not acted and not open_:
+                return
+            continue
         found = yield RecoveryScan("R2", "dead_worker", 0.0, timing.monitor_limit, timing.heartbeat_timeout)
         dead = found[0]
         for eid, _status in dead:

@@ -53,6 +53,9 @@ EXECUTION_COMPLETED = "ExecutionCompleted"
 REQUESTS_QUEUE = "attune.execution.requests.queue"
 STATUS_QUEUE = "attune.execution.status.queue"
 COMPLETED_QUEUE = "attune.execution.completed.queue"
+# The status carried by the timeout monitor's completion before 3dcc3a9: a private payload
+# the completion listener cannot decode (spec 3.4).
+UNDECODABLE = "undecodable"
 
 
 def worker_queue(worker_id: int) -> str:

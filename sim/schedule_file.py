@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from racesim.sim import output
 from racesim.sim.config import DEPLOYMENT_LIMITS, Deployment
@@ -102,7 +102,7 @@ def _strategies() -> tuple[str, ...]:
     return (*sorted(set(STRATEGIES) - {"replay"}), "shrunk")
 
 
-def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
+def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
         raise ScheduleError(f"{where}: missing field {key!r}")
     value = data[key]

@@ -186,7 +186,7 @@ class World:
         for i, at in enumerate(starts):  # one workflow execution each (sim/load.py)
             name = "starter" if len(starts) == 1 else f"starter{i}"
             self.spawn(name, "starter", start_workflow(guards, self.config.workflow_ref, graph), at)
-        if guards.recovery:  # HEAD 3.4: one supervisor (the monitors live in each executor)
+        if guards.recovery and guards.modern_recovery:  # HEAD 3.4: one supervisor (monitors: per executor)
             self.spawn("supervisor", "supervisor", supervisor(self.config.recovery))
 
     def _start_worker(self, w: int) -> None:
@@ -237,7 +237,8 @@ class World:
                 self.spawn(actor.name, spec.group, completion_listener(guards, actor.consumer), delay)
         if guards.recovery:
             prefix = spec.actors[0].name.split(".")[0]
-            self.spawn(f"{prefix}.monitor", spec.group, timeout_monitor(self.config.recovery), delay)
+            monitor = timeout_monitor(self.config.recovery, guards.modern_recovery, guards.lock)
+            self.spawn(f"{prefix}.monitor", spec.group, monitor, delay)
 
     def spawn(self, name: str, group: str, gen: Model, delay: float = 0.0, respawn: Callable[[], None] | None = None) -> Actor:
         """A new actor: its model runs to its first op now (so its draws come in the order

@@ -97,3 +97,36 @@ def test_recovery_actors_stop_when_the_run_is_done():
     sc = loader.load(str(Path(__file__).parent / "data" / "recovery-seed.yaml"))
     s = sweep(config_for(sc, Guards.parse("head+recovery")), 1, 20)
     assert s.stuck_workflows == 0 and s.finding_counts()["duplicates"] == 0
+
+
+def test_before_3dcc3a9_the_timeout_completion_cannot_be_decoded():
+    """Spec 3.4: PRE/FIX/f93 fail the stale row but publish a payload the listener cannot
+    decode; it is nacked without requeue and no advance follows. PRE/FIX write without a CAS."""
+    from racesim.models.listener import completion_listener
+    from racesim.models.rows import EXECUTION_COMPLETED, UNDECODABLE, Delivery, Message
+
+    for cas in (True, False):
+        db, w = _world([("scheduled", 1)], now=301.0)
+        published = drive(timeout_monitor(RecoveryTiming(stop_after=60.0), modern=False, cas=cas), db)
+        assert _completions(published) == [(2, UNDECODABLE)] and db.executions[2].status == "failed"
+        steps = [type(op).__name__ for op in _ops(timeout_monitor(RecoveryTiming(stop_after=60.0), False, cas), db)]
+        assert ("CasExecutionStatus" in steps) is cas
+    gen = completion_listener(Guards.parse("f93"), "c")
+    assert isinstance(next(gen), ops.Consume)
+    nack = gen.send(Delivery(1, Message(EXECUTION_COMPLETED, 2, UNDECODABLE)))
+    assert isinstance(nack, ops.Nack) and nack.requeue is False
+    assert Guards.parse("f93+recovery").recovery and not Guards.parse("f93+recovery").modern_recovery
+    assert Guards.parse("head+recovery").modern_recovery
+
+
+def _ops(gen, db: SimDB) -> list[ops.Op]:
+    seen: list[ops.Op] = []
+    db2, _ = _world([("scheduled", 1)], now=301.0)
+    op = next(gen)
+    while True:
+        seen.append(op)
+        result = db2.handlers[type(op)](0, op) if type(op) in db2.handlers else None
+        try:
+            op = gen.send(result)
+        except StopIteration:
+            return seen

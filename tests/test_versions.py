@@ -64,7 +64,8 @@ def _db_with(graph: Graph, rows: list[tuple[str, int | None, str, str | None, in
 def test_versions_are_named_switch_sets():
     assert Guards.parse("pre").switches == Guards.parse("none").switches == ()
     assert Guards.parse("fix").switches == Guards.parse("both").switches
-    assert Guards.parse("f93").switches == Guards.parse("serialized").switches
+    # f93e922 = the serialized guard layers + the cancellation halt and the worker pre-check
+    assert set(Guards.parse("f93").switches) == {*Guards.parse("serialized").switches, "cancel_halt", "precheck"}
     head = Guards.parse("head")
     assert set(head.switches) == {*NAMED_SETS["f93"], "release_one", *HEAD_SWITCHES}
     assert not head.recovery  # recovery actors are opt-in: head+recovery
@@ -166,10 +167,10 @@ def test_cancellation_halt_stops_transitions_and_finalizes_a_cancelled_workflow(
     drive(advance_workflow(Guards.parse("head"), db.executions[2]), db)
     assert "next" not in [r.workflow_task.task_name for r in db.workflow_children(w)]
     assert db.executions[parent].status == "cancelled"
-    # without the halt (f93) the transition fires
+    # without the halt (serialized = f93's guard layers alone) the transition fires
     db, w, parent = _db_with(graph, [("t", None, "completed", None, 0)])
     db.update_workflow_execution(0, ops.UpdateWorkflowExecution("x", w, (("status", "cancelled"),)))
-    drive(advance_workflow(Guards.parse("f93"), db.executions[2]), db)
+    drive(advance_workflow(Guards.parse("serialized"), db.executions[2]), db)
     assert "next" in [r.workflow_task.task_name for r in db.workflow_children(w)]
 
 
