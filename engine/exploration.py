@@ -186,6 +186,7 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
                 continue
             if runs >= max_runs:
                 return ShrinkResult(result.original, best, runs)
+            assert hit.output.choices is not None, "shrinking replays recorded runs"
             smaller = shrink(cfg, hit.output.choices, finding, replay, max_runs - runs)
             runs += smaller.runs
             if deviations(smaller.shrunk.choices) <= deviations(best.choices) and len(smaller.shrunk.choices) <= len(choices):
@@ -204,6 +205,7 @@ def schedule_of(
     fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> schedule_file.ScheduleFile:
     """A schedule file for ``result``, with the run's with_items counts (shrinking may cut them)."""
+    assert result.output.choices is not None, "a schedule is saved from a recorded run"
     return schedule_file.ScheduleFile(
         scenario=scenario_ref,
         guards=config.guards.name,

@@ -174,12 +174,17 @@ class _Actor(threading.Thread):
                 self.mq.start_consuming(q, prefetch, auto_ack)
         return self.mq
 
+    def _skip_probes(self, op: ops.Op | Decide) -> ops.Op:
+        while isinstance(op, Decide):  # a guard decision (models/probe.py): no round trip
+            op = self.gen.send(None)
+        return op
+
     def run(self) -> None:
         run = self.run_
         try:
             result: object = None
             error: StoreError | None = None
-            op = next(self.gen)
+            op = self._skip_probes(next(self.gen))
             while not run.stop.is_set():
                 try:
                     result, error = self._execute(op), None
@@ -187,9 +192,7 @@ class _Actor(threading.Thread):
                     result, error = None, exc
                 if run.stop.is_set():
                     break
-                op = self.gen.send(result) if error is None else self.gen.throw(error)
-                while isinstance(op, Decide):  # a guard decision (models/probe.py): no round trip
-                    op = self.gen.send(None)
+                op = self._skip_probes(self.gen.send(result) if error is None else self.gen.throw(error))
         except StopIteration:
             pass
         except _Stopped:

@@ -48,7 +48,7 @@ class ScenarioFile(pytest.File):
         except InputError as exc:
             raise self.CollectError(str(exc)) from None
         seen: dict[str, int] = {}
-        for i, entry in enumerate(scenario.expect):  # type: ignore[arg-type]
+        for i, entry in enumerate(scenario.expect):
             name = entry_deployment_label(scenario, entry)
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:  # two entries on the same cell (e.g. different runs) need distinct ids

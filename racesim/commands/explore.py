@@ -261,6 +261,7 @@ def explore(
 
     shrunk: ShrinkResult | None = None
     if first_failing is not None and do_shrink:
+        assert first_failing.output.choices is not None, "the failing run is re-run recorded"
         shrunk = shrink_run(config, first_failing.output.choices, finding_of(first_failing.verdict, chosen))
     saved: list[str] = []
     if first_failing is not None and save_dir:
@@ -398,9 +399,9 @@ def replay_file(path: str) -> tuple[schedule_file.ScheduleFile, RunResult]:
         result = run_one(config, schedule.seed, choices=schedule.choices, strict=True)
     except ReplayMismatch as exc:
         raise InputError(f"{path}: the choices no longer fit the model: {exc}") from None
-    if len(result.output.choices) != len(schedule.choices):
+    if len(result.output.choices or ()) != len(schedule.choices):
         raise InputError(
-            f"{path}: the choices no longer fit the model: the run ended after {len(result.output.choices)} "
+            f"{path}: the choices no longer fit the model: the run ended after {len(result.output.choices or ())} "
             f"of {len(schedule.choices)} recorded choices"
         )
     return schedule, result
