@@ -65,7 +65,7 @@ def _run_chunk(config: RunConfig, start: int, count: int, strategy: str, params:
     """Worker side: seeds ``start .. start + count - 1``, exactly as ``sweep`` runs them."""
     out: list[Compact] = []
     for s in range(start, start + count):
-        r = run_one(config, s, strategy, params)
+        r = run_one(config, s, strategy, params, record=coverage.traced(s))
         out.append((r.seed, r.digest, r.output.steps, r.verdict, coverage.of_output(r.output)))
     return out
 

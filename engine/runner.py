@@ -11,7 +11,7 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
-from racesim.sim.coverage import SweepCoverage
+from racesim.sim.coverage import SweepCoverage, traced
 from racesim.sim.coverage import of_output as coverage_of
 from racesim.sim.schedulers import STRATEGIES
 from racesim.sim.schedulers.base import Strategy
@@ -247,7 +247,7 @@ def sweep(
 ) -> Summary:
     summary = Summary(config.scenario, config.guards.name, runs, seed, config.deployment, config.faults, strategy)
     for s in range(seed, seed + runs):
-        summary.add(run_one(config, s, strategy, params))
+        summary.add(run_one(config, s, strategy, params, record=traced(s)))
         if progress is not None:
             progress(1)
     return summary

@@ -558,6 +558,7 @@ def context(
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
     links: dict[int, str] | None = None,
+    no_return: dict | None = None,
 ) -> dict:
     """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
     ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
@@ -620,6 +621,7 @@ def context(
         "repro": repro,
         "matrix": matrix_view(summaries, links),
         "index": links is not None,
+        "no_return": no_return,
         "cases": views,
         "runs": [r for v in views for r in v["runs"]],
         "max_events": MAX_EVENTS,
@@ -649,6 +651,7 @@ def render(
     cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
+    no_return: dict | None = None,
 ) -> str:
     ctx = context(
         title=title,
@@ -659,6 +662,7 @@ def render(
         cases=cases,
         reproduce_with=reproduce_with,
         scenario_ref=scenario_ref,
+        no_return=no_return,
     )
     return _environment().get_template("report.html.j2").render(**ctx)
 
@@ -674,9 +678,11 @@ def write_report(
     cases: list[Case] | None = None,
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
+    no_return: dict | None = None,
 ) -> output.Target:
     """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
-    without them, the tabs come from the findings of ``failing``."""
+    without them, the tabs come from the findings of ``failing``. ``no_return``: a point of
+    no return section (``no_return_view``)."""
     html = render(
         title=title,
         command=command,
@@ -686,6 +692,7 @@ def write_report(
         cases=cases,
         reproduce_with=reproduce_with,
         scenario_ref=scenario_ref,
+        no_return=no_return,
     )
     return output.write_text(path, html)
 
@@ -730,3 +737,27 @@ def write_matrix(
         links=links,
     )
     return output.write_text(path, _environment().get_template("report.html.j2").render(**ctx))
+
+
+def no_return_view(result, event: str, last_event: str) -> dict:
+    """The point of no return (``analysis.no_return.NoReturn``) as an SVG-ready curve."""
+    w, h, left, top = 900.0, 180.0, 40.0, 10.0
+    total = max(1, result.total_steps)
+    pts = [(round(left + w * p.steps / total, 1), round(top + h * (1 - p.p), 1), p) for p in result.points]
+    certain = result.certain_from
+    return {
+        "total": result.total_steps,
+        "k": result.k,
+        "certain": certain,
+        "last": result.last_avoidable,
+        "event": event,
+        "last_event": last_event,
+        "polyline": " ".join(f"{x},{y}" for x, y, _ in pts),
+        "dots": [{"x": x, "y": y, "title": f"j={p.steps}: {p.hits}/{p.trials}"} for x, y, p in pts],
+        "mark_x": round(left + w * certain / total, 1) if certain is not None else None,
+        "width": left + w + 20,
+        "height": top + h + 30,
+        "left": left,
+        "top": top,
+        "bottom": top + h,
+    }

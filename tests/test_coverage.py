@@ -50,6 +50,14 @@ def test_parallel_coverage_is_identical(fanin):
     assert a.coverage.to_json() == b.coverage.to_json()
 
 
+def test_a_sweep_traces_every_tenth_seed_for_reads_from(fanin):
+    config = config_for(fanin, Guards.parse("both"))
+    s = sweep(config, 1, 30)
+    assert s.coverage.traced_runs == 3 and s.coverage.pairs
+    [p] = run_sweeps([config], 1, 30, jobs=2)
+    assert p.coverage.pairs == s.coverage.pairs and p.digest == s.digest
+
+
 def test_reads_from_pairs_and_saturation(fanin):
     config = config_for(fanin, Guards.parse("none"))
     cov = coverage.SweepCoverage()

@@ -67,3 +67,7 @@ def test_explain_command_prints_the_step_and_the_curve(failing, tmp_path):
     assert data["certain_after_step"] is not None and data["curve"][-1][1] == 6
     bad = CliRunner().invoke(cli, ["explain", str(path), "-k", "0"])
     assert bad.exit_code != 0
+    page = tmp_path / "nr.html"
+    assert CliRunner().invoke(cli, ["explain", str(path), "-k", "4", "--points", "6", "--html", str(page)]).exit_code == 0
+    text = page.read_text()
+    assert "<h2>Point of no return</h2>" in text and 'class="no-return"' in text and "Certain after step" in text

@@ -7,7 +7,7 @@ import json
 import click
 
 from racesim.commands.explore import replay_file
-from racesim.options import InputError, _stdout
+from racesim.options import InputError, _stdout, check_outputs, invocation, write_output, wrote
 
 BAR = 40
 
@@ -43,7 +43,8 @@ def _actor_name(result, actor_id: int) -> str:
 @click.option("--seed", "-s", type=int, default=1, show_default=True, help="Seed of the continuations.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the curve and the step of no return as JSON.")
-def explain(file, k, points, seed, jobs, as_json) -> None:
+@click.option("--html", "html_path", default=None, help="Also write an HTML report: the curve, then the run explained.")
+def explain(file, k, points, seed, jobs, as_json, html_path) -> None:
     """Find the step after which a saved failing schedule's finding is certain.
 
     For prefixes of FILE's choice sequence (a schedule saved by `run --save-failing` or
@@ -58,6 +59,7 @@ def explain(file, k, points, seed, jobs, as_json) -> None:
         raise InputError(f"--points: must be between 2 and 1000, got {points}")
     if not 1 <= jobs <= 64:
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
+    targets = check_outputs({"--html": html_path})
     schedule, replayed = replay_file(file)
     from racesim.commands.explore import config_of
 
@@ -65,6 +67,17 @@ def explain(file, k, points, seed, jobs, as_json) -> None:
     result = no_return.analyse(config, schedule.choices, schedule.finding, k=k, points=points, jobs=jobs, seed=seed)
     certain = result.certain_from
     decisive = None if certain is None or certain == 0 else certain - 1
+    if "--html" in targets:
+        from racesim.reports import html
+
+        last = result.last_avoidable
+        view = html.no_return_view(
+            result,
+            _event_of_step(replayed, decisive) if decisive is not None else "",
+            _event_of_step(replayed, last) if last is not None else "",
+        )
+        report = dict(title=f"explain {file}", command=invocation(), summaries=[], failing=replayed, contrast=None)
+        wrote(write_output(targets["--html"], html.write_report, no_return=view, **report), "HTML report")
     if as_json:
         data = {
             "file": file,
