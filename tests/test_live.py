@@ -7,6 +7,7 @@ does; no run leaves a schema, table, row, queue or connection behind.
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -61,10 +62,13 @@ def schedule(tmp_path_factory, fanin) -> str:
 
 
 def _leftovers() -> tuple[list, list]:
+    """Schemas and sessions this test process's live runs left behind (each run's tag starts
+    with the pid, so another process's live runs on the same server are not counted)."""
+    pid = os.getpid()
     with pg_store.connect(app="racesim-test-probe") as conn:
-        schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'racesim_live_%'").fetchall()
+        schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (f"racesim_live_{pid}_%",)).fetchall()
         sessions = conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s", (f"{APP_PREFIX}%",)
+            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s", (f"{APP_PREFIX}-{pid}_%",)
         ).fetchall()
     return schemas, sessions
 
@@ -105,7 +109,7 @@ def test_unguarded_duplicates_live_and_serialized_does_not(services, schedule) -
 
     schemas, sessions = _leftovers()
     assert schemas == [] and sessions == []
-    queues = amqp.list_queues("racesim.")
+    queues = amqp.list_queues(f"racesim.{os.getpid()}_")
     if queues is not None:
         assert queues == []
     connections = amqp.list_connections(APP_PREFIX)
