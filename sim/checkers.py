@@ -234,12 +234,12 @@ def check(
     # -- wrong outcome: completed although a task failed or a join never ran, with its cause ---
     dropped = {(w.column, w.name) for w in lost_writes or () if w.workflow == workflow.id}
     duplicated = found["duplicate_dispatch"].by_task
-    rerun = found["item_rerun"].by_task
+    rerun_tasks = found["item_rerun"].by_task
 
     def duplicate_cause(task: str) -> str | None:
         if task in duplicated:
             return "duplicate_dispatch"
-        if task in rerun:
+        if task in rerun_tasks:
             return "item_rerun"
         return None
 
