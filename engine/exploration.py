@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from racesim.engine.runner import RunResult, execute, run_one
+from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, RunResult, execute, run_one
 from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.findings import NAMES, describe_fail_on, fails
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
@@ -89,15 +90,17 @@ def explore_dfs(
     )
 
 
-ALL_FINDINGS = "any finding (duplicate dispatch, missed dispatch, stuck workflow, lost update, wrong outcome)"
+ALL_FINDINGS = "any finding (" + ", ".join(NAMES) + ")"
 
 
-def checked_findings(task: str | None) -> tuple[str, Callable[[RunResult], bool]]:
-    """What a dfs search checks, in words, and the test: every finding of the verdict, or
-    only duplicate dispatches of ``task``."""
+def checked_findings(task: str | None, fail_on: FailOn | None = None) -> tuple[str, Callable[[RunResult], bool]]:
+    """What a dfs search checks, in words, and the test: the findings ``fail_on`` names;
+    else every finding of the registry, or only duplicates (dispatch or re-run) of ``task``."""
+    if fail_on is not None:
+        return f"the findings {describe_fail_on(fail_on)}", failing_check(None, fail_on)
     if task is None:
         return ALL_FINDINGS, lambda r: bool(r.verdict.findings())
-    return f"duplicate dispatches of {task}", failing_check(task)
+    return f"duplicate dispatches or re-runs of {task}", failing_check(task)
 
 
 def dfs_claim(
@@ -142,11 +145,13 @@ def dfs_claim(
     return line, claim
 
 
-def failing_check(task: str | None):
-    """What counts as failing: any duplicate dispatch, or one of ``task``."""
-    if task is None:
-        return lambda r: r.verdict.duplicate_dispatches > 0
-    return lambda r: r.verdict.by_task.get(task) is not None and r.verdict.by_task[task].duplicate_dispatches > 0
+def failing_check(task: str | None, fail_on: FailOn | None = None) -> Callable[[RunResult], bool]:
+    """What counts as failing: a run failing under ``fail_on`` (default: every safety
+    finding); with ``task`` (explore --task), a duplicate dispatch or re-run of that task."""
+    if fail_on is None:
+        fail_on = DEFAULT_FAIL_ON if task is None else (("duplicate_dispatch", task), ("item_rerun", task))
+    chosen = fail_on
+    return lambda r: fails(r.verdict.results, chosen)
 
 
 ITEM_SEARCH_SEEDS = 200
@@ -191,7 +196,13 @@ def shrink_run(config: RunConfig, choices: list[list], finding: dict, max_runs: 
 
 
 def schedule_of(
-    scenario_ref: str, config: RunConfig, strategy: str, params: dict, seed: int, result: RunResult
+    scenario_ref: str,
+    config: RunConfig,
+    strategy: str,
+    params: dict,
+    seed: int,
+    result: RunResult,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> schedule_file.ScheduleFile:
     """A schedule file for ``result``, with the run's with_items counts (shrinking may cut them)."""
     assert result.output.choices is not None, "a schedule is saved from a recorded run"
@@ -204,7 +215,7 @@ def schedule_of(
         params=params,
         seed=seed,
         choices=result.output.choices,
-        finding=finding_of(result.verdict),
+        finding=finding_of(result.verdict, fail_on),
         digest=result.digest,
         items=item_counts(config),
     )

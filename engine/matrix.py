@@ -7,44 +7,33 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from racesim.engine.parallel import run_sweeps
-from racesim.engine.runner import Summary, config_for
+from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, Summary, config_for
 from racesim.models.guards import Guards
 from racesim.scenarios.loader import Scenario
 from racesim.sim.config import Deployment, Faults
+from racesim.sim.findings import LIVENESS, SAFETY
 from racesim.sim.stats import wilson_interval
 
-SAFETY = ("duplicates", "lost_updates", "wrong_outcomes")
-LIVENESS = ("missed", "stuck")
 # release-one changes what runs, it does not guard anything: it is never proposed.
 MINIMAL_SWITCHES = ("layer1", "layer2", "dedupe", "claim", "lock")
 
 
 def findings(s: Summary) -> list[str]:
-    return [k for k, v in s.finding_counts().items() if v]
+    """The registry findings some run of the sweep shows."""
+    return [name for name, t in s.findings.items() if t.runs]
 
 
-def cell_json(s: Summary) -> dict:
+def cell_json(s: Summary, fail_on: FailOn = DEFAULT_FAIL_ON) -> dict:
+    """A cell: the one result shape plus P(duplicate) with its 95% Wilson interval; each
+    finding carries its own ``p``/``p_ci`` (runs showing it over runs)."""
     low, high = wilson_interval(s.runs_with_duplicates, s.runs)
-    data = s.to_json()
-    by_task = data.pop("by_task")
-    data.update(
-        {
-            "deployment": {
-                "replicas": s.deployment.replicas,
-                "listeners": s.deployment.listeners,
-                "prefetch": s.deployment.prefetch,
-                "workers": s.deployment.workers,
-            },
-            "faults": s.faults.label(),
-            "lost_updates": s.lost_updates,
-            "wrong_outcomes": s.wrong_outcomes,
-            "p_duplicate": round(s.runs_with_duplicates / s.runs, 6),
-            "p_duplicate_ci": [round(low, 6), round(high, 6)],
-            "stuck_reasons": dict(sorted(s.stuck_reasons.items())),
-            "first_seed": dict(sorted(s.first_seed.items())),
-            "by_task": by_task,
-        }
-    )
+    data = s.to_json(fail_on, command="matrix")
+    data["p_duplicate"] = round(s.runs_with_duplicates / s.runs, 6) if s.runs else 0.0
+    data["p_duplicate_ci"] = [round(low, 6), round(high, 6)]
+    data["first_seed"] = dict(sorted(s.first_seed.items()))
+    for name, finding in data["findings"].items():
+        lo, hi = wilson_interval(s.findings[name].runs, s.runs)
+        finding["p_ci"] = [round(lo, 6), round(hi, 6)]
     return data
 
 
@@ -53,7 +42,7 @@ class MinimalAnswer:
     deployment: Deployment
     faults: Faults
     guards: str | None  # smallest set with no finding at all, or None
-    safe_guards: str | None  # smallest set with no safety finding (duplicates, lost updates, wrong outcomes)
+    safe_guards: str | None  # smallest set with no safety finding of the registry
     residual: list[str]  # liveness findings left under safe_guards
     reasons: dict[str, int]
 
@@ -65,7 +54,7 @@ class MinimalAnswer:
             return f"{where}: no guard set is enough, even for duplicates, in the runs made"
         why = ", ".join(f"{k} x{n}" for k, n in sorted(self.reasons.items())) or ", ".join(self.residual)
         return (
-            f"{where}: no guard set is enough. {self.safe_guards} stops duplicates, lost updates and wrong outcomes, "
+            f"{where}: no guard set is enough. {self.safe_guards} stops every safety finding ({', '.join(SAFETY)}), "
             f"but {', '.join(self.residual)} remain under every set: a liveness problem no dispatch guard fixes [{why}]"
         )
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 
 from racesim.models.guards import Guards
 from racesim.scenarios.loader import Scenario
@@ -13,6 +13,7 @@ from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import Deployment, Faults, RunConfig
 from racesim.sim.coverage import SweepCoverage, traced
 from racesim.sim.coverage import of_output as coverage_of
+from racesim.sim.findings import BY_NAME, FALSE, NAMES, TRUE, UNKNOWN, Found, describe_fail_on, parse_fail_on
 from racesim.sim.schedulers import STRATEGIES
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.trace import SWEEP_DIGEST_START, run_digest, sweep_step
@@ -37,6 +38,11 @@ def config_for(
         load=scenario.load,
         recovery=scenario.recovery,
     )
+
+
+SCHEMA_VERSION = 1  # of every command's --json (schema/racesim-result.schema.json)
+FailOn = tuple[tuple[str, str | None], ...]
+DEFAULT_FAIL_ON: FailOn = parse_fail_on(None)
 
 
 @dataclass(slots=True)
@@ -110,6 +116,7 @@ def verdict_of(output: RunOutput) -> Verdict:
             output.completions_published,
             output.livelock,
             output.faults_fired,
+            db.lost_writes,
             output.config.guards.handled,
         )
         for w in sorted(db.workflows)
@@ -120,12 +127,81 @@ def verdict_of(output: RunOutput) -> Verdict:
 _EXECUTION_PREFIX = re.compile(r"^W\d+: ")  # findings under load name their execution
 
 
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """Stands in for ``RunOutput`` when only the verdict is known: ``add`` reads ``steps``."""
+
+    steps: int
+
+
 @dataclass(slots=True)
 class TaskSummary:
     duplicate_dispatches: int = 0
     max_dispatches: int = 0
     runs_with_duplicates: int = 0
     first_failing_seed: int | None = None
+
+
+SEED_CAP = 100  # seeds kept per finding and task: enough for --save-failing and first seeds under --fail-on
+DETAIL_CAP = 20  # distinct detail lines kept per finding; later new ones are counted as "(other)"
+
+
+@dataclass(slots=True)
+class TaskTally:
+    occurrences: int = 0
+    runs: int = 0
+    seeds: list[int] = field(default_factory=list)  # the first SEED_CAP seeds showing it
+
+    @property
+    def first_seed(self) -> int | None:
+        return self.seeds[0] if self.seeds else None
+
+
+@dataclass(slots=True)
+class FindingTally:
+    """One registry finding over a sweep: runs showing it, occurrences, per task."""
+
+    runs: int = 0
+    unknown_runs: int = 0
+    occurrences: int = 0
+    consequences: int = 0  # occurrences of other findings this one caused (counted here only)
+    seeds: list[int] = field(default_factory=list)
+    by_task: dict[str, TaskTally] = field(default_factory=dict)
+    details: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def first_seed(self) -> int | None:
+        return self.seeds[0] if self.seeds else None
+
+    @property
+    def verdict(self) -> str:
+        return TRUE if self.runs else UNKNOWN if self.unknown_runs else FALSE
+
+    def add(self, seed: int, f: Found, tasks: Iterable[str]) -> None:
+        for task in tasks:
+            if task not in self.by_task:
+                self.by_task[task] = TaskTally()
+        self.consequences += len(f.consequences)
+        for line in f.details:
+            key = line if line in self.details or len(self.details) < DETAIL_CAP else "(other)"
+            self.details[key] = self.details.get(key, 0) + 1
+        if f.verdict == UNKNOWN:
+            self.unknown_runs += 1
+            return
+        if f.verdict != TRUE:
+            return
+        self.runs += 1
+        self.occurrences += f.count
+        if len(self.seeds) < SEED_CAP:
+            self.seeds.append(seed)
+        for task, n in f.by_task.items():
+            t = self.by_task.get(task)
+            if t is None:
+                t = self.by_task[task] = TaskTally()
+            t.occurrences += n
+            t.runs += 1
+            if len(t.seeds) < SEED_CAP:
+                t.seeds.append(seed)
 
 
 @dataclass(slots=True)
@@ -154,12 +230,21 @@ class Summary:
     digest_chain: bytes = SWEEP_DIGEST_START  # run digests chained in seed order (sim.trace.sweep_step)
     coverage: SweepCoverage = field(default_factory=SweepCoverage)  # guard checks, fault points, reads-from
     events: int = 0
+    findings: dict[str, FindingTally] = field(default_factory=lambda: {name: FindingTally() for name in NAMES})
+
+    def add_verdict(self, seed: int, verdict: Verdict, digest: str = "", steps: int = 0) -> None:
+        """A run known only by its verdict (a live run): no trace, so no digest."""
+        self.add(RunResult(seed, _Steps(steps), verdict, digest))  # type: ignore[arg-type]
 
     def add(self, r: RunResult) -> None:
         v = r.verdict
-        self.digest_chain = sweep_step(self.digest_chain, r.digest)
-        run_coverage = getattr(r.output, "run_coverage", None)  # a worker's compact record carries it
-        self.coverage.add(run_coverage if run_coverage is not None else coverage_of(r.output))
+        tasks = v.by_task.keys()
+        for name, tally in self.findings.items():
+            tally.add(r.seed, v.results[name], tasks if BY_NAME[name].per == "task" else ())
+        if r.digest:  # a live run has no trace to digest and no coverage to count
+            self.digest_chain = sweep_step(self.digest_chain, r.digest)
+            run_coverage = getattr(r.output, "run_coverage", None)  # a worker's compact record carries it
+            self.coverage.add(run_coverage if run_coverage is not None else coverage_of(r.output))
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
@@ -170,8 +255,15 @@ class Summary:
         self.stuck_workflows += v.stuck_workflows
         self.lost_updates += v.lost_updates
         self.wrong_outcomes += v.wrong_outcomes
-        for finding in v.findings():
-            self.first_seed.setdefault(finding, r.seed)
+        for finding, value in (
+            ("duplicates", v.duplicate_dispatches),
+            ("missed", v.missed_dispatches),
+            ("stuck", v.stuck_workflows),
+            ("lost_updates", v.lost_updates),
+            ("wrong_outcomes", v.wrong_outcomes),
+        ):
+            if value:
+                self.first_seed.setdefault(finding, r.seed)
         for reason in v.stuck_reasons:
             kind = _EXECUTION_PREFIX.sub("", reason).split(":")[0]
             self.stuck_reasons[kind] = self.stuck_reasons.get(kind, 0) + 1
@@ -189,10 +281,27 @@ class Summary:
 
     @property
     def first_failing_seed(self) -> int | None:
-        return self.failing_seeds[0] if self.failing_seeds else None
+        """The first seed failing under the default --fail-on (every safety finding)."""
+        return self.first_failing(DEFAULT_FAIL_ON)
+
+    def failing(self, fail_on: FailOn) -> list[int]:
+        """The first SEED_CAP seeds failing under ``fail_on``, ascending."""
+        seeds: set[int] = set()
+        for name, task in fail_on:
+            tally = self.findings[name]
+            if task is None:
+                seeds.update(tally.seeds)
+            elif task in tally.by_task:
+                seeds.update(tally.by_task[task].seeds)
+        return sorted(seeds)[:SEED_CAP]
+
+    def first_failing(self, fail_on: FailOn) -> int | None:
+        seeds = self.failing(fail_on)
+        return seeds[0] if seeds else None
 
     def finding_counts(self) -> dict[str, int]:
-        """Each checker's count, in a fixed order: runs with a duplicate, then findings."""
+        """The pre-registry counts, by their expect-block names: runs with any hand-over
+        duplicate (successor duplicates and item re-runs together), then occurrences."""
         return {
             "duplicates": self.runs_with_duplicates,
             "missed": self.missed_dispatches,
@@ -202,19 +311,27 @@ class Summary:
         }
 
     def other_findings(self) -> list[tuple[str, int]]:
-        """The checkers other than duplicates that found something: (name, count)."""
-        return [(k, v) for k, v in self.finding_counts().items() if v and k != "duplicates"]
+        """Findings other than the two dispatch duplicates that some run shows: (name, runs)."""
+        return [
+            (name, t.runs) for name, t in self.findings.items() if t.runs and name not in ("duplicate_dispatch", "item_rerun")
+        ]
 
     @property
     def digest(self) -> str:
         """The sweep's digest: every run's digest chained in seed order, in constant memory."""
         return self.digest_chain.hex()
 
-    def to_json(self) -> dict:
-        """The foundation's fields, in this order, plus ``by_task``."""
+    def to_json(self, fail_on: FailOn = DEFAULT_FAIL_ON, command: str = "run") -> dict:
+        """The one result shape (schema/racesim-result.schema.json): identity, the
+        pre-registry top-level fields, then every registry finding with its per-task view."""
         return {
+            "schema_version": SCHEMA_VERSION,
+            "command": command,
             "scenario": self.scenario,
             "guards": self.guards,
+            "deployment": deployment_json(self.deployment),
+            "faults": self.faults.label(),
+            "strategy": self.strategy,
             "runs": self.runs,
             "seed": self.seed,
             "runs_with_duplicates": self.runs_with_duplicates,
@@ -222,8 +339,13 @@ class Summary:
             "max_dispatches_per_task": self.max_dispatches_per_task,
             "missed_dispatches": self.missed_dispatches,
             "stuck_workflows": self.stuck_workflows,
-            "first_failing_seed": self.first_failing_seed,
+            "lost_updates": self.lost_updates,
+            "wrong_outcomes": self.wrong_outcomes,
+            "fail_on": describe_fail_on(fail_on),
+            "first_failing_seed": self.first_failing(fail_on),
             "digest": self.digest,
+            "findings": {name: self._finding_json(name) for name in NAMES},
+            "stuck_reasons": dict(sorted(self.stuck_reasons.items())),
             "by_task": {
                 name: {
                     "duplicate_dispatches": t.duplicate_dispatches,
@@ -235,6 +357,32 @@ class Summary:
             },
             "coverage": self.coverage.to_json(),
         }
+
+    def _finding_json(self, name: str) -> dict:
+        c, t = BY_NAME[name], self.findings[name]
+        return {
+            "title": c.title,
+            "kind": c.kind,
+            "unit": c.unit,
+            "per": c.per,
+            "explanation": c.explanation,
+            "verdict": t.verdict,
+            "runs": t.runs,
+            "unknown_runs": t.unknown_runs,
+            "occurrences": t.occurrences,
+            "consequences": t.consequences,
+            "first_seed": t.first_seed,
+            "by_task": {
+                task: {"runs": tt.runs, "occurrences": tt.occurrences, "first_seed": tt.first_seed}
+                for task, tt in t.by_task.items()
+            },
+            "details": dict(t.details),
+        }
+
+
+def deployment_json(d: Deployment) -> dict:
+    """A deployment as a JSON object, every field (a replicas=2 result is never told from 1/1)."""
+    return asdict(d)
 
 
 def sweep(

@@ -16,6 +16,7 @@ from racesim.models.guards import NAMED_SETS, SWITCHES, Guards
 from racesim.scenarios import loader
 from racesim.sim import output
 from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
+from racesim.sim.findings import NAMES, SAFETY, parse_fail_on
 
 MAX_RUNS = 10_000_000
 FAULT_HELP = "; ".join(f"{name}: {what}" for name, what in FAULTS.items())
@@ -116,6 +117,27 @@ def _deployment(base: Deployment, **overrides: int | None) -> Deployment:
         if not lo <= value <= hi:
             raise InputError(f"--{key.replace('_', '-')}: must be between {lo:g} and {hi:g}, got {value}")
     return replace(base, **changes)
+
+
+FAIL_ON_HELP = (
+    "What counts as failing, FINDING[:TASK],... from: " + ", ".join(NAMES) + " (or safety, liveness, all); "
+    "default: every safety finding (" + ", ".join(SAFETY) + ")."
+)
+fail_on_option = click.option("--fail-on", "fail_on", default=None, metavar="FINDING[:TASK],...", help=FAIL_ON_HELP)
+
+
+def _fail_on(text: str | None, scenario: loader.Scenario | None = None) -> tuple[tuple[str, str | None], ...]:
+    """Parse --fail-on; a task must be one of the scenario's."""
+    try:
+        parsed = parse_fail_on(text)
+    except ValueError as exc:
+        raise InputError(f"--fail-on: {exc}") from None
+    if scenario is not None:
+        tasks = scenario.graph.nodes
+        for _, task in parsed:
+            if task is not None and task not in tasks:
+                raise InputError(f"--fail-on: {task!r} is not a task of {scenario.name} (tasks: {', '.join(tasks)})")
+    return parsed
 
 
 def _check_runs(runs: int) -> None:

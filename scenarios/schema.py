@@ -17,6 +17,7 @@ from racesim.models.guards import Guards
 from racesim.models.recovery import FIELDS as RECOVERY_FIELDS
 from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
 from racesim.sim.coverage import GUARD_STEPS
+from racesim.sim.findings import NAMES as FINDING_NAMES
 from racesim.sim.output import InputFileError, read_input
 from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
 
@@ -39,8 +40,10 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 SCENARIO_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 
 # expect-block vocabulary, mirrored from racesim.engine.expectations (importing it here would be circular:
-# expectations imports the loader); tests/test_scenarios.py asserts the two stay equal.
-METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
+# expectations imports the loader); tests/test_scenarios.py asserts the two stay equal. The registry's
+# finding names (racesim.sim.findings, below this layer) are keys too, each 0/some or task -> 0/some.
+LEGACY_METRICS = ("duplicates", "missed", "stuck", "lost_updates", "wrong_outcomes")
+METRICS = (*LEGACY_METRICS, *FINDING_NAMES)
 EXPECT_DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
 # Coverage claims: ``reached`` (the guard check ran / the fault point was checked) and
 # ``decided`` (the guard changed the outcome / the fault fired), keyed by guard step or fault.
@@ -628,7 +631,14 @@ def _expect(doc: Document, value: object, counts: dict[str, int | None]) -> list
                 lo, hi = DEPLOYMENT_LIMITS[key]
                 parsed[key] = integer(doc, (*path, key), entry[key], int(lo), int(hi))
         for metric in METRICS:
-            if metric in entry:
+            if metric not in entry:
+                continue
+            if metric in FINDING_NAMES and isinstance(entry[metric], dict):
+                per_task = fields(doc, (*path, metric), entry[metric], tuple(counts), unknown="no task named")
+                parsed[metric] = {t: _finding(doc, (*path, metric, t), v) for t, v in per_task.items()}
+                if not parsed[metric]:
+                    doc.fail((*path, metric), "names no task")
+            else:
                 parsed[metric] = _finding(doc, (*path, metric), entry[metric])
         if "by_task" in entry:
             by_task = fields(doc, (*path, "by_task"), entry["by_task"], tuple(counts), unknown="no task named")

@@ -1,5 +1,6 @@
-"""Checkers: turn a finished run into a verdict (duplicates, misses, stuck, lost updates,
-wrong outcomes). They read the final stores and what the world observed, nothing else."""
+"""Checkers: turn a finished run into a verdict, one ``Found`` per finding of the registry
+(``sim/findings.py``). They read the final stores, what the world observed (hand-overs,
+published completions) and what the store recorded at the moment a write lost data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 from racesim.models.graph import Graph, fires
 from racesim.models.rows import ExecRow, WorkflowRow
 from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
+from racesim.sim.db import LostWrite
+from racesim.sim.findings import NAMES, SAFETY, TRUE, UNKNOWN, Found
 
 
 @dataclass(slots=True)
@@ -31,6 +34,9 @@ class Verdict:
     wrong_outcomes: int = 0
     wrong_reasons: list[str] = field(default_factory=list)
     workflow_status: str = ""
+    # One answer per checker of the registry, in registry order. The fields above are the
+    # pre-registry view (duplicate_dispatches = successor duplicates + item re-runs).
+    results: dict[str, Found] = field(default_factory=dict)
     # per duplicated key: how it came about (distinct rows created again, or one row run again)
     duplicate_mechanisms: list[str] = field(default_factory=list)
     # under load: each workflow execution's own verdict, by workflow_execution id
@@ -38,21 +44,12 @@ class Verdict:
 
     @property
     def failing(self) -> bool:
-        return self.duplicate_dispatches > 0
+        """Any safety finding (the default of --fail-on)."""
+        return any(self.results[name].verdict == TRUE for name in SAFETY)
 
     def findings(self) -> list[str]:
-        """Kinds of finding present, in a fixed order."""
-        out = []
-        for name, value in (
-            ("duplicates", self.duplicate_dispatches),
-            ("missed", self.missed_dispatches),
-            ("stuck", self.stuck_workflows),
-            ("lost_updates", self.lost_updates),
-            ("wrong_outcomes", self.wrong_outcomes),
-        ):
-            if value:
-                out.append(name)
-        return out
+        """Names of the findings this run shows, in registry order."""
+        return [name for name in NAMES if self.results[name].verdict == TRUE]
 
 
 def _label(task: str, index: int | None) -> str:
@@ -67,16 +64,22 @@ def check(
     completions_published: list[int],
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
+    lost_writes: list[LostWrite] | None = None,
     failure_handled: bool = False,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
-    handed to a worker, one entry per hand-over."""
+    handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
+    each write (None: the store does not record it, and lost_update is unknown)."""
     v = Verdict(workflow_status=workflow.status)
+    found = v.results
+    for name in NAMES:
+        found[name] = Found()
     by_id = {r.id: r for r in children}
 
     # -- duplicates: count hand-overs per (task, item index, attempt) ------------------------
     # A HEAD retry (H0) is a new attempt (retry_count + 1), not a duplicate of the old one.
     attempts: dict[tuple[str, int | None, int], int] = {}
+    rows_handed: dict[tuple[str, int | None, int], set[int]] = {}
     for eid in dispatched:
         row = by_id.get(eid)
         if row is None:
@@ -85,6 +88,16 @@ def check(
         assert wt is not None  # children of a workflow all carry one
         key = (wt.task_name, wt.task_index, wt.retry_count)
         attempts[key] = attempts.get(key, 0) + 1
+        rows_handed.setdefault(key, set()).add(eid)
+    for (task, index, _attempt), ids in rows_handed.items():
+        extra_rows = len(ids) - 1
+        if extra_rows:
+            found["duplicate_dispatch"].add(task, f"{_label(task, index)}: {len(ids)} rows handed to workers", extra_rows)
+        rerun = attempts[(task, index, _attempt)] - len(ids)
+        if rerun:
+            found["item_rerun"].add(
+                task, f"{_label(task, index)}: handed to workers {attempts[(task, index, _attempt)]} times", rerun
+            )
     counts: dict[tuple[str, int | None], int] = {}  # hand-overs per (task, index), attempts summed
     for name in graph.nodes:
         v.by_task[name] = TaskDispatches()
@@ -156,6 +169,8 @@ def check(
             if (name, index) not in dispatched_keys:
                 v.missed.append(_label(name, index))
     v.missed_dispatches = len(v.missed)
+    for label in v.missed:
+        found["missed_dispatch"].add(label.split("[")[0], f"{label} never handed to a worker")
     v.unexpected = sorted({task for task, _ in counts if task not in expected})
 
     # -- stuck: not terminal at quiescence, and why -------------------------------------------
@@ -186,37 +201,103 @@ def check(
             reasons.append(f"fault: {', '.join(fired)} aborted the work that would have completed the workflow")
         if not reasons:
             reasons.append("no advance completed the workflow (a completion was processed without effect)")
+        stuck = found["stuck_workflow"]
+        if livelock:
+            # cut short: whether it would have finished is not decided
+            stuck.verdict = UNKNOWN
+            stuck.details.extend(reasons)
+        else:
+            stuck.verdict = TRUE
+            stuck.count = 1
+            stuck.details.extend(reasons)
+            for task in sorted({r.workflow_task.task_name for r in children if r.status not in FINISHED} or {"(workflow)"}):
+                stuck.by_task[task] = 1
+        missed = found["missed_dispatch"]
+        if livelock and missed.verdict == TRUE:
+            missed.verdict = UNKNOWN  # the cut run might still have dispatched them
 
-    # -- lost updates: finished, every completion published, yet absent from both lists --------
-    recorded = set(workflow.completed_tasks) | set(workflow.failed_tasks)
-    for name, rows in rows_of.items():
-        done, _ = ended(name)
-        if done and name not in recorded and all(r.id in published for r in rows):
-            v.lost_tasks.append(name)
-    v.lost_updates = len(v.lost_tasks)
+    # -- lost updates: at the write that dropped another advance's name or value ------------------
+    lost = found["lost_update"]
+    if lost_writes is None:
+        lost.verdict = UNKNOWN
+    else:
+        publishers = _variable_publishers(graph)
+        for w in lost_writes:
+            if w.workflow != workflow.id:
+                continue
+            task = publishers.get(w.name, w.name) if w.column == "variables" else w.name
+            what = f"variable {w.name}" if w.column == "variables" else w.name
+            lost.add(task, f"{w.step} write of {w.column} dropped {what}, added after the writer read the row")
+        v.lost_tasks = list(lost.by_task)
+        v.lost_updates = lost.count
 
-    # -- wrong outcome: completed although a task failed or a join never ran -------------------
+    # -- wrong outcome: completed although a task failed or a join never ran, with its cause ---
+    dropped = {(w.column, w.name) for w in lost_writes or () if w.workflow == workflow.id}
+    duplicated = found["duplicate_dispatch"].by_task
+    rerun_tasks = found["item_rerun"].by_task
+
+    def duplicate_cause(task: str) -> str | None:
+        if task in duplicated:
+            return "duplicate_dispatch"
+        if task in rerun_tasks:
+            return "item_rerun"
+        return None
+
+    wrong: list[tuple[str, str, str, str | None]] = []  # (task, what, cause, caused-by finding)
     if workflow.status == COMPLETED:
-        failed_tasks = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        failed_names = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
         if failure_handled:
             # HEAD (H13/H15, spec 6.4): a failure whose own failure edge dispatched a task is
             # handled, and the workflow succeeds by design. A failure "handled" only because
             # a success edge fired (the with_items finishing item succeeded) stays a finding.
-            failed_tasks = [name for name in failed_tasks if not _handled_by_failure_edge(graph, name, children)]
-        if failed_tasks:
-            v.wrong_reasons.append(f"completed although {', '.join(failed_tasks)} failed")
+            failed_names = [name for name in failed_names if not _handled_by_failure_edge(graph, name, children)]
+        for name in failed_names:
+            if ("failed_tasks", name) in dropped:
+                wrong.append((name, f"completed although {name} failed", f"lost update of {name} in failed_tasks", None))
+            elif (by := duplicate_cause(name)) is not None:
+                wrong.append((name, f"completed although {name} failed", f"caused by {_dup_words(by)} of {name}", by))
+            else:
+                wrong.append((name, f"completed although {name} failed", "early completion: its failure not yet recorded", None))
         for name in _starved_joins(graph, expected, rows_of):
-            v.wrong_reasons.append(f"completed although join {name} never ran")
+            preds = [p for p in graph.nodes[name].inbound if ("completed_tasks", p) in dropped]
+            cause = (
+                f"lost update of {', '.join(preds)} in completed_tasks"
+                if preds
+                else "early completion: a predecessor finished but was not yet recorded"
+            )
+            wrong.append((name, f"completed although join {name} never ran", cause, None))
     if workflow.status == "failed":
         # A name in failed_tasks whose rows all completed: e.g. the PRE/FIX scheduler's
         # unconditional write-back moved a finished row back to scheduled before its advance.
-        wrongly_failed = [
-            name for name in workflow.failed_tasks if rows_of.get(name) and all(r.status == COMPLETED for r in rows_of[name])
-        ]
-        if wrongly_failed:
-            v.wrong_reasons.append(f"failed although {', '.join(wrongly_failed)} completed")
-    v.wrong_outcomes = 1 if v.wrong_reasons else 0
+        for name in workflow.failed_tasks:
+            if not (rows_of.get(name) and all(r.status == COMPLETED for r in rows_of[name])):
+                continue
+            by = duplicate_cause(name)
+            cause = f"caused by {_dup_words(by)} of {name}" if by else "cause not identified"
+            wrong.append((name, f"failed although {name} completed", cause, by))
+    outcome = found["wrong_outcome"]
+    for task, what, cause, by in wrong:
+        v.wrong_reasons.append(f"{what} ({cause})")
+        if by is None:
+            outcome.add(task, f"{what} ({cause})")
+        else:  # only the consequence of a duplicate: reported there, not counted twice
+            found[by].consequences.append(f"wrong outcome: {what}")
+    v.wrong_outcomes = 1 if outcome.count else 0
     return v
+
+
+def _dup_words(finding: str) -> str:
+    return "duplicate dispatch" if finding == "duplicate_dispatch" else "re-run"
+
+
+def _variable_publishers(graph: Graph) -> dict[str, str]:
+    """Variable name -> the task whose transitions publish it (the first, in graph order)."""
+    out: dict[str, str] = {}
+    for name, node in graph.nodes.items():
+        for tr in node.transitions:
+            for var, _ in tr.publish:
+                out.setdefault(var, name)
+    return out
 
 
 def _mechanism(label: str, ids: list[int]) -> str:
@@ -261,6 +342,15 @@ def merge(verdicts: dict[int, Verdict]) -> Verdict:
         out.stuck_reasons.extend(f"W{w}: {m}" for m in v.stuck_reasons)
         out.lost_tasks.extend(f"W{w}: {m}" for m in v.lost_tasks)
         out.wrong_reasons.extend(f"W{w}: {m}" for m in v.wrong_reasons)
+        for name, found in v.results.items():
+            into = out.results.setdefault(name, Found())
+            if found.verdict == TRUE or (found.verdict == UNKNOWN and into.verdict != TRUE):
+                into.verdict = found.verdict
+            into.count += found.count
+            for task, n in found.by_task.items():
+                into.by_task[task] = into.by_task.get(task, 0) + n
+            into.details.extend(f"W{w}: {line}" for line in found.details)
+            into.consequences.extend(f"W{w}: {line}" for line in found.consequences)
     return out
 
 

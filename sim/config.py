@@ -84,6 +84,10 @@ class TaskOutcome:
     fail_probability: float = 0.0
 
 
+STEP_LIMIT_BASE = 200_000  # steps any run may take (far above the catalog's few hundred)
+STEP_LIMIT_PER_UNIT = 100  # more per task and per item, times the load's execution count
+
+
 @dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything one run needs except its seed and scheduler. The graph is read-only."""
@@ -96,6 +100,18 @@ class RunConfig:
     faults: Faults = Faults()
     outcomes: tuple[tuple[str, TaskOutcome], ...] = ()
     workflow_ref: str = "workflow"
-    max_steps: int = 200_000
+    max_steps: int | None = None  # None: ``step_limit`` grows with the work (see there)
     load: Load = Load()  # how many workflow executions share the deployment, and when they start
     recovery: RecoveryTiming = RecoveryTiming()  # thresholds of the optional recovery actors
+
+    @property
+    def step_limit(self) -> int:
+        """Steps after which a run stops and is called a livelock (verdict "unknown").
+
+        ``max_steps`` if set; otherwise a base plus a margin per unit of work, so a large
+        with_items run is never cut short: each item or task costs a few dozen steps (about
+        31 per item under ``both``), and every execution of the load repeats the workflow."""
+        if self.max_steps is not None:
+            return self.max_steps
+        work = sum(1 + (node.with_items or 0) for node in self.graph.nodes.values())
+        return STEP_LIMIT_BASE + STEP_LIMIT_PER_UNIT * work * max(1, self.load.count)

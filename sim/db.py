@@ -18,7 +18,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
@@ -90,6 +90,11 @@ class SimDB:
         self._undo: dict[int, list[tuple[str, Any, Any]]] = {}  # session -> undo log
         self.lock_holder: dict[int, int] = {}  # advisory key -> session
         self.lock_waiters: dict[int, deque[int]] = {}
+        # Lost-update evidence (checkers.lost_update): the workflow row each session read last,
+        # and every name or value a whole-array write dropped that another writer had added
+        # after this writer's read. Cheap: a few writes per run.
+        self.workflow_reads: dict[tuple[int, int], WorkflowRow] = {}
+        self.lost_writes: list[LostWrite] = []
         self.handlers = dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
@@ -273,7 +278,9 @@ class SimDB:
     def read_workflow_execution(self, session: int, op: ops.ReadWorkflowExecution) -> WorkflowRow:
         # FOR UPDATE adds nothing here: every other writer of this row is an advance, and
         # advances of one workflow already wait on its advisory lock.
-        return self.workflows[op.workflow_execution]
+        row = self.workflows[op.workflow_execution]
+        self.workflow_reads[(session, row.id)] = row
+        return row
 
     def update_workflow_execution(self, session: int, op: ops.UpdateWorkflowExecution) -> None:
         row = self.workflows[op.workflow_execution]
@@ -290,7 +297,39 @@ class SimDB:
             "updated": self.now,
         }
         fields.update(op.changes)  # each column a complete new value: last writer wins
-        self._put_workflow(session, WorkflowRow(**fields))
+        new = WorkflowRow(**fields)
+        self._record_losses(session, op.step, row, new)
+        self._put_workflow(session, new)
+
+    def _record_losses(self, session: int, step: str, old: WorkflowRow, new: WorkflowRow) -> None:
+        """A name in a list column (or a variable's value) that the overwritten row holds, this
+        writer's read did not, and this write drops: another advance's update, lost here."""
+        read = self.workflows_read(session, old.id)
+        lost: list[LostWrite] = []
+        for column in ("completed_tasks", "failed_tasks"):
+            before, after = getattr(old, column), getattr(new, column)
+            if before is after:
+                continue
+            seen = getattr(read, column) if read is not None else ()
+            lost.extend(LostWrite(old.id, step, session, column, n) for n in before if n not in seen and n not in after)
+        if old.variables is not new.variables:
+            seen_vars = set(read.variables) if read is not None else set()
+            kept = set(new.variables)
+            lost.extend(
+                LostWrite(old.id, step, session, "variables", name)
+                for name, value in old.variables
+                if (name, value) not in seen_vars and (name, value) not in kept
+            )
+        if not lost:
+            return
+        undo = self._undo.get(session)
+        for loss in lost:
+            self.lost_writes.append(loss)
+            if undo is not None:
+                undo.append(("lost", loss, None))  # rolled back: the loss never happened
+
+    def workflows_read(self, session: int, w: int) -> WorkflowRow | None:
+        return self.workflow_reads.get((session, w))
 
     # ---- HEAD recovery scans (models/recovery.py) ------------------------------------------
     def _worker_dead(self, worker: int | None, heartbeat_age: float) -> bool:
@@ -376,6 +415,8 @@ class SimDB:
                 self._store(key, self.executions.get(key), old)
             elif table == "workflow":
                 self.workflows[key] = old
+            elif table == "lost":
+                self.lost_writes.remove(key)
             elif old is _ABSENT:
                 self.dispatch_keys.pop(key, None)
             else:
@@ -431,6 +472,16 @@ class SimDB:
     def workflow_children(self, w: int) -> list[ExecRow]:
         ex = self.executions
         return [ex[i] for i in self.by_workflow.get(w, ())]
+
+
+class LostWrite(NamedTuple):
+    """One name or variable dropped by a whole-array write of workflow ``workflow``."""
+
+    workflow: int
+    step: str  # the writing step (P14, H18, ...)
+    session: int  # the writer
+    column: str  # completed_tasks, failed_tasks or variables
+    name: str  # the task name dropped, or the variable's name
 
 
 _ABSENT = object()

@@ -30,6 +30,7 @@ from racesim.models.graph import Graph, Node
 from racesim.sim.checkers import Verdict
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.findings import failing_parts, parse_fail_on
 
 
 def pick_source(picks: list[int], coins: list[int], config: RunConfig, crashes: list[list] | None = None) -> ChoiceSource:
@@ -47,17 +48,29 @@ def split(choices: list[list]) -> tuple[list[int], list[int]]:
     return [int(c[1]) for c in choices if c[0] == "p"], [int(c[1]) for c in choices if c[0] == "c"]
 
 
-def finding_of(verdict: Verdict) -> dict:
+def finding_of(verdict: Verdict, fail_on: tuple[tuple[str, str | None], ...] | None = None) -> dict:
+    """What a schedule file records of its run: the pre-registry counts, and under
+    ``findings`` the failing part (finding -> task -> count) under ``fail_on``."""
     return {
         "duplicates": verdict.duplicate_dispatches,
         "by_task": {t: s.duplicate_dispatches for t, s in verdict.by_task.items() if s.duplicate_dispatches},
         "missed": verdict.missed_dispatches,
         "stuck": verdict.stuck_workflows,
+        "findings": failing_parts(verdict.results, fail_on or parse_fail_on(None)),
     }
 
 
 def same_finding(finding: dict, verdict: Verdict) -> bool:
-    """Every task duplicated in ``finding`` is duplicated again (any count >= 1)."""
+    """Every (finding, task) failing in ``finding`` fails again (any count >= 1); files from
+    before the registry: every task duplicated in ``finding`` is duplicated again."""
+    parts = finding.get("findings")
+    if parts:
+        return all(
+            verdict.results[name].by_task.get(task, 0) > 0
+            for name, tasks in parts.items()
+            if name in verdict.results
+            for task in tasks
+        )
     tasks = finding.get("by_task") or {}
     if not tasks:
         return verdict.duplicate_dispatches > 0

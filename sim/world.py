@@ -303,7 +303,7 @@ class World:
         return len(self.schedule)
 
     def run(self) -> RunOutput:
-        limit = self.config.max_steps
+        limit = self.config.step_limit
         env = self.env
         if self._controlled:
             env.process(self._control(limit))

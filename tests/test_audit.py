@@ -59,7 +59,7 @@ FAST = ("--runs", "20", "--jobs", "1", "--replicas", "2")
 def test_a_safety_finding_fails_the_audit_and_names_its_task():
     r = invoke(str(DATA / "standalone.yaml"), "--versions", "pre", *FAST, "--items", "5")
     assert r.exit_code == 1, r.output
-    assert "duplicates @ validate" in r.stdout
+    assert "duplicate_dispatch @" in r.stdout  # the registry's name for a successor duplicate (task: JSON below)
     assert "shapes: " in r.stdout
     assert "every cell checked for " in r.stdout
     r = invoke(str(DATA / "standalone.yaml"), "--versions", "pre", *FAST, "--items", "5", "--json")
@@ -68,6 +68,7 @@ def test_a_safety_finding_fails_the_audit_and_names_its_task():
     assert workflow["shapes"] == ["join", "with_items"]
     rows = workflow["cells"][0]["findings_by_task"]
     dup = next(x for x in rows if x["task"] == "validate")
+    assert dup["finding"] == "duplicate_dispatch"
     assert dup["replay"] == f"racesim run standalone.yaml --version pre --replicas 2 --seed {dup['first_seed']} --runs 1 --trace"
     # replaying that seed shows the duplicate
     from racesim.engine.runner import config_for, run_one

@@ -315,6 +315,6 @@ def test_version_option_and_matrix_axis():
     assert (data[0] if isinstance(data, list) else data)["guards"] == "head"
     r = _cli("matrix", "join-barrier", "--versions", "f93,head", "--runs", "20", "--json")
     assert r.returncode == 0, r.stderr
-    assert sorted({cell["guards"] for cell in json.loads(r.stdout)}) == ["f93", "head"]  # one row per version
+    assert sorted({cell["guards"] for cell in json.loads(r.stdout)["cells"]}) == ["f93", "head"]  # one row per version
     r = _cli("run", "join-barrier", "--version", "head2", "--runs", "1")
     assert r.returncode == 2 and "unknown guard 'head2'" in r.stderr and "Traceback" not in r.stderr

@@ -7,12 +7,15 @@ naming helpers here so both gates judge a scenario the same way.
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 
 import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
+from racesim.engine.headlines import headlines
+from racesim.engine.runner import DEFAULT_FAIL_ON, SCHEMA_VERSION
 from racesim.options import (
     MAX_RUNS,
     SEED_HELP,
@@ -29,6 +32,7 @@ from racesim.reports import junit, reproduce
 from racesim.scenarios import loader
 from racesim.scenarios.loader import Scenario
 from racesim.sim.config import Faults
+from racesim.sim.findings import NAMES, describe_fail_on, parse_fail_on
 from racesim.sim.schedulers import STRATEGIES
 
 _USABLE = ", ".join(s for s in STRATEGIES if s != "replay")  # replay needs a schedule file
@@ -75,8 +79,25 @@ def failure_message(result: ExpectResult, scenario: Scenario, strategy: str = "r
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @cluster_option
 @click.option("--junit", "junit_path", default=None, help="Write JUnit XML here (one testcase per expect entry).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a result object per expect entry).")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    default=None,
+    metavar="FINDING[:TASK],...",
+    help="Only claims about these findings can fail the check (the others are reported, not gating); "
+    "default: every claim. Names: " + ", ".join(NAMES) + " (or safety, liveness, all).",
+)
 def check(
-    scenarios: tuple[str, ...], runs: int | None, seed: int, strategy: str, jobs: int, cluster: str | None, junit_path: str | None
+    scenarios: tuple[str, ...],
+    runs: int | None,
+    seed: int,
+    strategy: str,
+    jobs: int,
+    cluster: str | None,
+    junit_path: str | None,
+    as_json: bool = False,
+    fail_on: str | None = None,
 ) -> None:
     """Check every expect block of the given scenarios (default: the whole catalog).
 
@@ -84,6 +105,13 @@ def check(
     1 when a finding contradicts one (each printed with the command that replays it),
     2 on bad input.
     """
+    gating = None
+    if fail_on is not None:
+        try:
+            gating = parse_fail_on(fail_on)
+        except ValueError as exc:
+            raise InputError(f"--fail-on: {exc}") from None
+    echo = (lambda *a, **k: None) if as_json else click.echo
     if runs is not None and not 1 <= runs <= MAX_RUNS:
         raise InputError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
     if not 1 <= jobs <= 64:
@@ -101,18 +129,24 @@ def check(
             raise InputError(f"{sc.path}: no expect block to check")
     cases: list[junit.Case] = []
     failed: list[tuple[ExpectResult, Scenario]] = []
+    results: list[tuple[ExpectResult, Scenario]] = []
     total = sum(entry_runs(sc, e, runs) for sc in selected for e in sc.expect)
     with progress_bar(total, "racesim check") as advance:
         for sc in selected:
             if not sc.expect:
-                click.echo(f"skip  {sc.name}: no expect block")
+                echo(f"skip  {sc.name}: no expect block")
                 cases.append(junit.Case(sc.name, "expect", skipped="no expect block"))
                 continue
-            for result in evaluate(sc, seed, runs, jobs, advance, strategy, cluster):
+            for result in evaluate(sc, seed, runs, jobs, advance, strategy, cluster, gating):
+                results.append((result, sc))
                 status = "ok   " if result.ok else "FAIL "
-                click.echo(f"{status} {sc.name} [{case_name(result)}] {result.summary.runs} runs")
+                echo(f"{status} {sc.name} [{case_name(result)}] {result.summary.runs} runs")
+                for claim in result.ignored:
+                    echo(f"      not gating (--fail-on): {claim}")
                 s = result.summary
-                info = f"runs {s.runs} from seed {s.seed}, strategy {s.strategy}, digest {s.digest}"
+                info = f"runs {s.runs} from seed {s.seed}, strategy {s.strategy}, digest {s.digest}\n" + "\n".join(
+                    h.sentence for h in headlines(s)
+                )
                 if result.ok:
                     cases.append(junit.Case(sc.name, case_name(result), output=info))
                     continue
@@ -126,20 +160,56 @@ def check(
     checked = sum(c.skipped is None for c in cases)
     for result, sc in failed:
         s = result.summary
-        click.echo()
-        click.echo(f"contradicted: {sc.name}")
-        click.echo(f"  guards:     {s.guards}")
-        click.echo(f"  deployment: {s.deployment.label()}, faults {s.faults.label()}")
+        echo()
+        echo(f"contradicted: {sc.name}")
+        echo(f"  guards:     {s.guards}")
+        echo(f"  deployment: {s.deployment.label()}, faults {s.faults.label()}")
         for finding in result.failures:
-            click.echo(f"  finding:    {finding}")
+            echo(f"  finding:    {finding}")
         if result.entry.get("note"):
-            click.echo(f"  note:       {result.entry['note']}")
-        click.echo(f"  replay:     {reproduce.for_expectation(result, strategy)}")
+            echo(f"  note:       {result.entry['note']}")
+        echo(f"  replay:     {reproduce.for_expectation(result, strategy)}")
     skipped = len(cases) - checked
     tail = f", {skipped} scenario(s) without an expect block" if skipped else ""
-    click.echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")
+    echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")
+    if as_json:
+        click.echo(json.dumps(_check_json(results, checked, len(failed), skipped, gating, strategy), indent=2))
     if failed:
         sys.exit(1)
+
+
+def _check_json(
+    results: list[tuple[ExpectResult, Scenario]],
+    checked: int,
+    contradicted: int,
+    skipped: int,
+    gating: tuple[tuple[str, str | None], ...] | None,
+    strategy: str,
+) -> dict:
+    entries = []
+    for result, sc in results:
+        data = result.summary.to_json(gating or DEFAULT_FAIL_ON, command="check")
+        data.update(
+            {
+                "scenario_ref": result.scenario_ref or sc.name,
+                "expect": result.entry,
+                "holds": result.ok,
+                "failures": result.failures,
+                "not_gating": result.ignored,
+                "replay": None if result.ok else reproduce.for_expectation(result, strategy),
+            }
+        )
+        entries.append(data)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "check",
+        "fail_on": describe_fail_on(gating) if gating is not None else "every claim",
+        "holds": contradicted == 0,
+        "checked": checked,
+        "contradicted": contradicted,
+        "skipped": skipped,
+        "results": entries,
+    }
 
 
 commands = [check]

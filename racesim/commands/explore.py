@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -29,12 +30,14 @@ from racesim.options import (
     _check_cluster,
     _check_runs,
     _deployment,
+    _fail_on,
     _faults,
     _guards,
     _scenario,
     _stdout,
     check_outputs,
     cluster_option,
+    fail_on_option,
     invocation,
     progress_bar,
     seed_option,
@@ -46,6 +49,7 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim import output, schedule_file
 from racesim.sim.choices import ReplayMismatch
 from racesim.sim.config import Faults, RunConfig
+from racesim.sim.findings import describe_fail_on, fails
 from racesim.sim.schedulers.dfs import SearchResult, SearchTooLarge
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
 
@@ -96,7 +100,15 @@ def _load(path: str) -> schedule_file.ScheduleFile:
     "--task",
     "target",
     default=None,
-    help="Count only duplicates of this task as failing (default: random/pct any duplicate, dfs any finding).",
+    help="Count only duplicates (dispatch or re-run) of this task as failing; short for --fail-on "
+    "duplicate_dispatch:TASK,item_rerun:TASK.",
+)
+@fail_on_option
+@click.option(
+    "--stop-at-first",
+    is_flag=True,
+    help="random/pct: stop at the first run failing under --fail-on and report the runs (and, on stderr, "
+    "the wall-clock seconds) it took; runs one seed after another (--jobs is ignored).",
 )
 @click.option("--replicas", type=int, help="Executor processes competing for the same queues.")
 @click.option("--listeners", type=int, help="Concurrent completion handlers per executor (attune: 1).")
@@ -125,6 +137,8 @@ def explore(
     crashes,
     guards,
     target,
+    fail_on,
+    stop_at_first,
     replicas,
     listeners,
     prefetch,
@@ -159,8 +173,14 @@ def explore(
     out = _stdout()
     if target is not None and target not in config.graph.nodes:
         raise InputError(f"--task: {target!r} is not a task of {sc.name} (tasks: {', '.join(config.graph.nodes)})")
+    if target is not None and fail_on is not None:
+        raise InputError("--task and --fail-on: give one (--task T is --fail-on duplicate_dispatch:T,item_rerun:T)")
+    chosen = _fail_on(fail_on, sc) if target is None else (("duplicate_dispatch", target), ("item_rerun", target))
+    if stop_at_first and strategy == "dfs":
+        raise InputError("--stop-at-first: for random and pct (dfs always stops at its first counterexample)")
     targets = check_outputs({"--html": html_path}, {"--save-failing": save_dir})
-    fails = failing_check(target)
+    fails = failing_check(None, chosen)
+    to_first: tuple[int, float] | None = None  # (runs, wall seconds) to the first failing run
     params: dict = {}
     search_result: SearchResult | None = None
     claim_line: str = ""
@@ -177,7 +197,7 @@ def explore(
         if not 0 <= crashes <= 8:
             raise InputError(f"--crashes: must be between 0 and 8, got {crashes}")
         params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por, "crashes": crashes}
-        checked, fails = checked_findings(target)
+        checked, fails = checked_findings(target, chosen if fail_on is not None else None)
         summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
         with progress_bar(max_schedules, f"{sc.name} [{g.name}] dfs k={preemption_bound}") as advance:
 
@@ -226,20 +246,23 @@ def explore(
             if not 1 <= depth <= 64:
                 raise InputError(f"--depth: must be between 1 and 64, got {depth}")
             params = {"depth": depth, "length": estimate_length(config)}
-        with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
-            [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params, cluster)
-        first_seed = summary.by_task[target].first_failing_seed if target else summary.first_failing_seed
+        if stop_at_first:
+            summary, to_first = _until_first(config, seed, runs, strategy, params, fails)
+        else:
+            with progress_bar(runs, f"{sc.name} [{g.name}] {strategy}") as advance:
+                [summary] = run_sweeps([config], seed, runs, jobs, advance, strategy, params, cluster)
+        first_seed = summary.first_failing(chosen)
         if first_seed is not None:
             first_failing = run_one(config, first_seed, strategy, params, record=True)
             failing_seed = first_seed
-        explored, complete = runs, False
+        explored, complete = summary.runs, False
     if search_result is not None and first_failing is not None:
         failing_seed = seed
 
     shrunk: ShrinkResult | None = None
     if first_failing is not None and do_shrink:
         assert first_failing.output.choices is not None, "the failing run is re-run recorded"
-        shrunk = shrink_run(config, first_failing.output.choices, finding_of(first_failing.verdict))
+        shrunk = shrink_run(config, first_failing.output.choices, finding_of(first_failing.verdict, chosen))
     saved: list[str] = []
     if first_failing is not None and save_dir:
         ref = scenario_ref(scenario, sc)
@@ -251,13 +274,13 @@ def explore(
             raise InputError(str(exc)) from None
         stem = f"{sc.name}-{g.name}-{strategy}-seed{failing_seed}".replace("+", "_").replace("/", "_")
         path = directory / f"{stem}.json"
-        found = schedule_of(ref, config, strategy, params, failing_seed, first_failing)
+        found = schedule_of(ref, config, strategy, params, failing_seed, first_failing, chosen)
         wrote(write_output(path, schedule_file.save, found), "failing schedule")
         saved.append(str(path))
         if shrunk is not None:
             sp = directory / f"{stem}-shrunk.json"
             s_cfg = shrunk.shrunk.config
-            small = schedule_of(ref, s_cfg, "shrunk", params, failing_seed, shrunk.shrunk.result)
+            small = schedule_of(ref, s_cfg, "shrunk", params, failing_seed, shrunk.shrunk.result, chosen)
             wrote(write_output(sp, schedule_file.save, small), "shrunk schedule")
             saved.append(str(sp))
     elif save_dir:
@@ -265,16 +288,10 @@ def explore(
 
     shown = shrunk.shrunk.result if shrunk is not None else first_failing
     if as_json:
-        data = summary.to_json()
-        data.update(
-            {
-                "strategy": strategy,
-                "schedules_explored": explored,
-                "complete": complete,
-                "params": params,
-                "deployment": dep.label(),
-            }
-        )
+        data = summary.to_json(chosen, command="explore")
+        data.update({"schedules_explored": explored, "complete": complete, "params": params})
+        if stop_at_first:
+            data["runs_to_first_failure"] = to_first[0] if to_first else None
         if search_result is not None:
             data["claim"] = claim
             data["por"] = {
@@ -288,11 +305,19 @@ def explore(
             data["saved"] = saved
         click.echo(json.dumps(data, indent=2))
     else:
-        out.print(terminal.summary_table([summary], f"{sc.name}: {strategy} {_describe(params)} ({dep.label()})"))
+        out.print(terminal.summary_table([summary], f"{sc.name}: {strategy} {_describe(params)} ({dep.label()})", chosen))
+        terminal.print_headlines(out, summary, chosen)
         if search_result is not None:
             out.print(claim_line)
         else:
             out.print(_verdict_line(strategy, first_failing, explored))
+        if stop_at_first:
+            if to_first is None:
+                out.print(f"stop-at-first: no run failing under {describe_fail_on(chosen)} in {summary.runs} runs")
+            else:
+                out.print(f"stop-at-first: first failing run after {to_first[0]} runs (seed {failing_seed})")
+                # wall clock: display only, on stderr, never in stdout or --json
+                click.echo(f"stop-at-first: {to_first[1]:.3f} s wall clock to the first failing run", err=True)
         if shrunk is not None:
             out.print(_shrink_line(shrunk))
         out.print(f"digest {summary.digest}")
@@ -315,6 +340,21 @@ def explore(
             reproduce_with={"the failing run": again},
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
+
+
+def _until_first(
+    config: RunConfig, seed: int, runs: int, strategy: str, params: dict, fails
+) -> tuple[Summary, tuple[int, float] | None]:
+    """Seeds ``seed, seed+1, ...`` one after another until the first failing run (included)."""
+    summary = Summary(config.scenario, config.guards.name, 0, seed, config.deployment, config.faults, strategy)
+    started = time.monotonic()
+    for s in range(seed, seed + runs):
+        result = run_one(config, s, strategy, params)
+        summary.add(result)
+        summary.runs += 1
+        if fails(result):
+            return summary, (summary.runs, time.monotonic() - started)
+    return summary, None
 
 
 def _describe(params: dict) -> str:
@@ -378,20 +418,23 @@ def replay(file, html_path, as_json) -> None:
     finding = finding_of(result.verdict)
     same = result.digest == schedule.digest
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "file": file,
-                    "scenario": schedule.scenario,
-                    "guards": schedule.guards,
-                    "digest": result.digest,
-                    "digest_matches": same,
-                    "finding": finding,
-                    "finding_matches": finding == schedule.finding,
-                },
-                indent=2,
-            )
+        _, config = config_of(schedule)
+        single = Summary(config.scenario, config.guards.name, 0, schedule.seed, config.deployment, config.faults, "replay")
+        single.add(result)
+        single.runs = 1
+        data = single.to_json(command="replay")
+        data.update(
+            {
+                "file": file,
+                "scenario_ref": schedule.scenario,
+                "digest": result.digest,  # the run's own digest, as recorded in the file
+                "digest_matches": same,
+                "finding": finding,
+                # a file written before the registry records no "findings": compare what it has
+                "finding_matches": all(finding.get(k) == v for k, v in schedule.finding.items()),
+            }
         )
+        click.echo(json.dumps(data, indent=2))
     else:
         terminal.print_trace(_stdout(), result)
     if html_path:
@@ -427,8 +470,10 @@ def replay(file, html_path, as_json) -> None:
 @click.argument("file")
 @click.option("-o", "--output", default=None, help="Where to write the shrunk schedule (default: FILE-shrunk.json).")
 @click.option("--max-runs", type=int, default=5000, show_default=True, help="Most candidate runs to try.")
-def shrink_cmd(file, output, max_runs) -> None:
-    """Shrink a failing schedule FILE to a minimal one with the same finding."""
+@fail_on_option
+def shrink_cmd(file, output, max_runs, fail_on) -> None:
+    """Shrink a failing schedule FILE to a minimal one with the same finding (the part of
+    the run that fails under --fail-on)."""
     if not 1 <= max_runs <= MAX_SCHEDULES:
         raise InputError(f"--max-runs: must be between 1 and {MAX_SCHEDULES}, got {max_runs}")
     if not Path(file).name:  # '' or '.': no file, and no name to derive the output's from
@@ -436,14 +481,15 @@ def shrink_cmd(file, output, max_runs) -> None:
     target = Path(output) if output else Path(file).with_name(Path(file).stem + "-shrunk.json")
     checked = check_outputs({"--output": str(target)})["--output"]
     schedule, result = replay_file(file)
-    if not result.verdict.failing:
-        raise InputError(f"{file}: the schedule does not fail; nothing to shrink")
-    _, config = config_of(schedule)
+    sc, config = config_of(schedule)
+    chosen = _fail_on(fail_on, sc)
+    if not fails(result.verdict.results, chosen):
+        raise InputError(f"{file}: the schedule does not fail under --fail-on {describe_fail_on(chosen)}; nothing to shrink")
     try:
-        s = shrink_run(config, schedule.choices, finding_of(result.verdict), max_runs)
+        s = shrink_run(config, schedule.choices, finding_of(result.verdict, chosen), max_runs)
     except ValueError as exc:
         raise InputError(f"{file}: {exc}") from None
-    shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result)
+    shrunk = schedule_of(schedule.scenario, s.shrunk.config, "shrunk", schedule.params, schedule.seed, s.shrunk.result, chosen)
     _stdout().print(_shrink_line(s, max_runs))
     wrote(write_output(checked, schedule_file.save, shrunk), "shrunk schedule")
 

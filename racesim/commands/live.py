@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from racesim.engine.runner import config_for
+from racesim.engine.runner import Summary, config_for
 from racesim.options import (
     GUARD_HELP,
     SEED_HELP,
@@ -17,14 +17,18 @@ from racesim.options import (
     InputError,
     _check_runs,
     _deployment,
+    _fail_on,
     _guards,
     _scenario,
     _stdout,
     _stores,
+    fail_on_option,
     seed_option,
     store_options,
     with_options,
 )
+from racesim.reports import terminal
+from racesim.sim.findings import fails
 
 
 @click.command()
@@ -36,12 +40,26 @@ from racesim.options import (
 @seed_option(SEED_HELP + " (worker durations and outcomes).")
 @click.option("--from-schedule", "schedule", default=None, help="Inject the delays a saved failing schedule implies.")
 @click.option("--time-scale", type=float, default=0.05, show_default=True, help="Wall seconds per simulated second of work.")
-@click.option("--stop-at-first", is_flag=True, help="Stop after the first run with a duplicate.")
+@click.option("--stop-at-first", is_flag=True, help="Stop after the first run failing under --fail-on.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
+@fail_on_option
 @with_options(store_options)
 def live(
-    scenario, guards, version, replicas, runs, seed, schedule, time_scale, stop_at_first, as_json, expect_zero, postgres, amqp
+    scenario,
+    guards,
+    version,
+    replicas,
+    runs,
+    seed,
+    schedule,
+    time_scale,
+    stop_at_first,
+    as_json,
+    expect_zero,
+    fail_on,
+    postgres,
+    amqp,
 ) -> None:
     """Run SCENARIO live: workers, schedulers and listeners as threads on PostgreSQL and
     RabbitMQ (--postgres, --amqp; default: the PG* variables and AMQP_URL, then localhost);
@@ -57,6 +75,7 @@ def live(
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
     g = _guards(version or guards)
     sc = _scenario(scenario)
+    chosen = _fail_on(fail_on, sc)
     gates = None
     sim_line = ""
     if schedule:
@@ -77,6 +96,8 @@ def live(
     totals: dict[str, Any] = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
               "first_failing_run": None, "gate_timeouts": 0}  # fmt: skip
+    # lost_update is "unknown" live: PostgreSQL does not record what each write overwrote
+    summary = Summary(sc.name, g.name, 0, seed, config.deployment, config.faults, "live")
     started = time.monotonic()
     for i in range(runs):
         try:
@@ -86,6 +107,8 @@ def live(
             why = connections.redact(f"{type(exc).__name__}: {exc}", dsn, url)
             raise InputError(f"live run {i + 1} ({where}): {' '.join(why.split())}") from None
         v = result.verdict
+        summary.add_verdict(seed + i, v)
+        summary.runs += 1
         totals["runs"] += 1
         totals["duplicate_dispatches"] += v.duplicate_dispatches
         totals["missed_dispatches"] += v.missed_dispatches
@@ -98,13 +121,16 @@ def live(
         )
         if v.duplicate_dispatches:
             totals["runs_with_duplicates"] += 1
+        if fails(v.results, chosen):
             if totals["first_failing_run"] is None:
                 totals["first_failing_run"] = i + 1
             if stop_at_first:
                 break
     seconds = time.monotonic() - started
-    data = {"scenario": sc.name, "guards": g.name, "replicas": config.deployment.replicas, "from_schedule": schedule,
-            **totals, "seconds": round(seconds, 3), "runs_per_second": round(totals["runs"] / seconds, 3)}  # fmt: skip
+    data = summary.to_json(chosen, command="live")
+    data["digest"] = None  # live runs have no trace to digest
+    data.update({"replicas": config.deployment.replicas, "from_schedule": schedule, **totals,
+                 "seconds": round(seconds, 3), "runs_per_second": round(totals["runs"] / seconds, 3)})  # fmt: skip
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
@@ -119,7 +145,8 @@ def live(
             f"stuck {t['stuck_workflows']}, {data['runs_per_second']} runs/s"
             + (f", {t['gate_timeouts']} gate timeout(s)" if t["gate_timeouts"] else "")
         )
-    if expect_zero and totals["duplicate_dispatches"]:
+        terminal.print_headlines(out, summary, chosen)
+    if expect_zero and totals["first_failing_run"] is not None:
         raise SystemExit(1)
 
 

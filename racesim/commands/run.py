@@ -12,7 +12,7 @@ import click
 from racesim.engine.exploration import scenario_ref, schedule_of
 from racesim.engine.matrix import candidate_sets, cell_json, minimal_guard_set
 from racesim.engine.parallel import run_sweeps
-from racesim.engine.runner import Summary, config_for, run_one
+from racesim.engine.runner import DEFAULT_FAIL_ON, SCHEMA_VERSION, Summary, config_for, deployment_json, run_one
 from racesim.models.guards import Guards
 from racesim.options import (
     FAULT_HELP,
@@ -23,6 +23,7 @@ from racesim.options import (
     _check_cluster,
     _check_runs,
     _deployment,
+    _fail_on,
     _faults,
     _guards,
     _int_list,
@@ -31,6 +32,7 @@ from racesim.options import (
     check_outputs,
     cluster_option,
     deployment_options,
+    fail_on_option,
     invocation,
     progress_bar,
     seed_option,
@@ -40,6 +42,7 @@ from racesim.options import (
 )
 from racesim.reports import first_screen, reproduce, terminal
 from racesim.scenarios import loader
+from racesim.sim.findings import describe_fail_on, fails
 
 
 @click.command("list")
@@ -101,20 +104,21 @@ def _trace_json(targets, failing) -> None:
         wrote(write_output(targets["--trace-json"], perfetto.write_trace, failing), "Perfetto trace")
 
 
-def first_failing_pair(summaries, configs, seed):
-    """The first failing run across the sweep, and the same seed under a guard set that
-    prevents it: a clean cell of the sweep with the same deployment, else ``serialized``."""
+def first_failing_pair(summaries, configs, seed, fail_on=DEFAULT_FAIL_ON):
+    """The first run failing under ``fail_on`` across the sweep, and the same seed under a
+    guard set that prevents it: a clean cell of the sweep with the same deployment, else
+    ``serialized``."""
     for summary, config in zip(summaries, configs, strict=True):
-        if summary.first_failing_seed is None:
+        failing_seed = summary.first_failing(fail_on)
+        if failing_seed is None:
             continue
-        failing_seed = summary.first_failing_seed
         failing = run_one(config, failing_seed, record=True)
         for other, other_config in zip(summaries, configs, strict=True):
             same_place = other_config.deployment == config.deployment and other_config.faults == config.faults
-            if other.runs_with_duplicates == 0 and same_place:
+            if other.first_failing(fail_on) is None and same_place:
                 return failing, run_one(other_config, failing_seed, record=True)
         contrast = run_one(replace(config, guards=Guards.parse("serialized")), failing_seed, record=True)
-        return failing, (contrast if not contrast.verdict.duplicate_dispatches else None)
+        return failing, (None if fails(contrast.verdict.results, fail_on) else contrast)
     return None, None
 
 
@@ -127,7 +131,8 @@ def first_failing_pair(summaries, configs, seed):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--trace", is_flag=True, help="Print the interleaving of the first run, one line per event.")
 @click.option("--faults", default=None, help=f"Faults, '+'-joined, each NAME[=P] (P defaults to 0.1). {FAULT_HELP}.")
-@click.option("--expect-zero", is_flag=True, help="Exit 1 when any duplicate dispatch was found.")
+@click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
+@fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
@@ -149,6 +154,7 @@ def run(
     trace,
     faults,
     expect_zero,
+    fail_on,
     jobs,
     cluster,
     html_path,
@@ -165,6 +171,7 @@ def run(
     SCENARIO is a catalog name (see `racesim list`) or a path to a scenario file.
     """
     sc = _scenario(scenario)
+    fail_on = _fail_on(fail_on, sc)
     g = _guards(version or guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
@@ -180,31 +187,32 @@ def run(
         result = run_one(config, seed, record=True)
         terminal.print_trace(out, result)
         if html_path or trace_json:
-            _, contrast = first_failing_pair([_single(result, config)], [config], seed)
+            _, contrast = first_failing_pair([_single(result, config)], [config], seed, fail_on)
             _report_outputs(targets, f"{sc.name} seed {seed}", scenario_ref(scenario, sc), [], result, contrast)
-        if expect_zero and result.verdict.duplicate_dispatches:
+        if expect_zero and fails(result.verdict.results, fail_on):
             sys.exit(1)
         return
     with progress_bar(runs, f"{sc.name} [{g.name}]") as advance:
         [summary] = run_sweeps([config], seed, runs, jobs, advance, cluster=cluster)
     if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
+        click.echo(json.dumps(summary.to_json(fail_on, command="run"), indent=2))
     else:
         out.print(terminal.summary_table([summary], f"{sc.name}: {runs} runs from seed {seed} ({dep.label()})"))
         out.print(terminal.by_task_table(summary))
+        terminal.print_headlines(out, summary, fail_on)
         for line in summary.coverage.lines():
             out.print(f"coverage: {line}", highlight=False)
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
-        failing, contrast = first_failing_pair([summary], [config], seed)
+        failing, contrast = first_failing_pair([summary], [config], seed, fail_on)
         _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config])
     if save_dir:
         directory = targets["--save-failing"]
         assert isinstance(directory, Path)  # check_outputs gives directories as paths
-        saved = save_failing(directory, scenario, sc, config, summary)
+        saved = save_failing(directory, scenario, sc, config, summary, fail_on)
         if not saved:
             click.echo(f"racesim: --save-failing {save_dir}: no run failed, nothing saved", err=True)
-    if expect_zero and summary.duplicate_dispatches:
+    if expect_zero and summary.first_failing(fail_on) is not None:
         sys.exit(1)
 
 
@@ -237,7 +245,8 @@ def run(
     help="Comma-separated fault sets (fault axis), each 'none' or '+'-joined NAME[=P]. " + FAULT_HELP + ".",
 )
 @click.option("--minimal", is_flag=True, help="Also search, per deployment and fault set, the smallest sufficient guard set.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per cell.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object; its cells: one result object per cell.")
+@fail_on_option
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes (results identical to 1).")
 @cluster_option
 @click.option("--html", "html_path", default=None, help="Write a self-contained HTML report to this file.")
@@ -255,6 +264,7 @@ def matrix(
     faults,
     minimal,
     as_json,
+    fail_on,
     jobs,
     cluster,
     html_path,
@@ -269,6 +279,7 @@ def matrix(
     P(duplicate), and the other checkers' counts.
     """
     sc = _scenario(scenario)
+    fail_on = _fail_on(fail_on, sc)
     screen = listeners is None and faults is None and not minimal
     capped = screen and runs is None and sc.runs > first_screen.RUNS_CAP
     runs = (min(sc.runs, first_screen.RUNS_CAP) if screen else sc.runs) if runs is None else runs
@@ -300,9 +311,25 @@ def matrix(
             else []
         )
     if as_json:
-        data = [cell_json(s) for s in summaries]
-        if minimal:
-            data.extend({"minimal": a.sentence(), "guards": a.guards, "safe_guards": a.safe_guards} for a in answers)
+        data = {
+            "schema_version": SCHEMA_VERSION,
+            "command": "matrix",
+            "scenario": sc.name,
+            "runs": runs,
+            "seed": seed,
+            "fail_on": describe_fail_on(fail_on),
+            "cells": [cell_json(s, fail_on) for s in summaries],
+            "minimal": [
+                {
+                    "deployment": deployment_json(a.deployment),
+                    "faults": a.faults.label(),
+                    "sentence": a.sentence(),
+                    "guards": a.guards,
+                    "safe_guards": a.safe_guards,
+                }
+                for a in answers
+            ],
+        }
         click.echo(json.dumps(data, indent=2))
     else:
         out = _stdout()
@@ -315,21 +342,22 @@ def matrix(
                 out.print(line)
         for f in fault_sets if not screen else []:
             rows = [s for s in summaries if s.faults == f]
-            out.print(terminal.matrix_table(rows, f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {f.label()}"))
+            title = f"{sc.name}: {runs} runs per cell from seed {seed}, faults: {f.label()}"
+            out.print(terminal.matrix_table(rows, title, fail_on))
         for a in answers:
             out.print(a.sentence())
     if html_path or trace_json:
-        failing, contrast = first_failing_pair(summaries, configs, seed)
+        failing, contrast = first_failing_pair(summaries, configs, seed, fail_on)
         _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast, configs)
 
 
-def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> list[Path]:
-    """Re-run each failing seed with recording on and save its schedule file in the checked
+def save_failing(directory: Path, name: str, sc, config, summary: Summary, fail_on=DEFAULT_FAIL_ON) -> list[Path]:
+    """Re-run each seed failing under ``fail_on`` with recording on and save its schedule file in the checked
     ``directory`` (created, one level, only when there is something to save)."""
     from racesim.sim import output, schedule_file
 
     saved: list[Path] = []
-    for s in summary.failing_seeds[:SAVE_CAP]:
+    for s in summary.failing(fail_on)[:SAVE_CAP]:
         if not saved:
             try:
                 output.ensure_directory(directory)
@@ -337,7 +365,7 @@ def save_failing(directory: Path, name: str, sc, config, summary: Summary) -> li
                 raise InputError(str(exc)) from None
         result = run_one(config, s, record=True)
         path = directory / f"{sc.name}-{config.guards.name.replace('+', '_')}-seed{s}.json"
-        schedule = schedule_of(scenario_ref(name, sc), config, "random", {}, s, result)
+        schedule = schedule_of(scenario_ref(name, sc), config, "random", {}, s, result, fail_on)
         wrote(write_output(path, schedule_file.save, schedule), "schedule")
         saved.append(path)
     return saved

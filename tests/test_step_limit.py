@@ -1,0 +1,60 @@
+"""The step limit grows with the work, and a run cut at it is "unknown", never "stuck"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+from racesim.engine.runner import config_for, run_one
+from racesim.models.guards import Guards
+from racesim.scenarios.loader import from_dict, load, resolve
+from racesim.sim.config import STEP_LIMIT_BASE, STEP_LIMIT_PER_UNIT, Faults
+from racesim.sim.findings import FALSE, TRUE, UNKNOWN
+
+
+def resized(n: int):
+    with open(resolve("with-items-fanin"), encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    data["workflow"]["tasks"][0]["with_items"] = n
+    data.pop("expect", None)
+    return from_dict(data, default_name=f"with-items-{n}")
+
+
+def test_the_step_limit_grows_with_items_tasks_and_load():
+    small = config_for(load("fanin-2x2"), Guards.parse("both"))  # 2 tasks, 2 items
+    assert small.step_limit == STEP_LIMIT_BASE + STEP_LIMIT_PER_UNIT * (2 + 2)
+    big = config_for(resized(10_000), Guards.parse("both"))
+    assert big.step_limit > 1_000_000  # a 10,000-item run needs ~310,000 steps under both
+    loaded = config_for(load("with-items-fanin-load"), Guards.parse("both"))
+    assert loaded.load.count == 40
+    single = config_for(load("with-items-fanin"), Guards.parse("both"))
+    assert loaded.step_limit - STEP_LIMIT_BASE == 40 * (single.step_limit - STEP_LIMIT_BASE)
+    assert dataclasses.replace(small, max_steps=123).step_limit == 123  # an explicit limit wins
+
+
+def test_a_livelock_is_unknown_not_stuck():
+    # An executor that always crashes before acking: its completion is redelivered forever,
+    # the run never becomes quiescent. (A small explicit limit keeps the test fast.)
+    config = config_for(load("fanin-2x2"), Guards.parse("both"), faults=Faults.parse("executor-crash=1"))
+    r = run_one(dataclasses.replace(config, max_steps=3_000), 1)
+    assert r.output.livelock and r.output.steps == 3_000
+    stuck = r.verdict.results["stuck_workflow"]
+    assert stuck.verdict == UNKNOWN and stuck.count == 0  # cut short: not decided, not "stuck"
+    assert "stuck_workflow" not in r.verdict.findings()
+    assert "livelock: the step limit was reached with actors still busy" in stuck.details
+
+
+def test_a_run_that_ends_is_never_unknown():
+    r = run_one(config_for(load("fanin-2x2"), Guards.parse("both"), faults=Faults.parse("crash-before-write=1")), 1)
+    assert not r.output.livelock and r.verdict.results["stuck_workflow"].verdict == TRUE
+
+
+@pytest.mark.slow
+def test_a_10000_item_run_under_both_completes_within_the_default_limit():
+    config = config_for(resized(10_000), Guards.parse("both"))
+    r = run_one(config, 1)
+    assert not r.output.livelock and r.verdict.results["stuck_workflow"].verdict == FALSE
+    assert r.output.steps > 200_000  # the old fixed limit would have cut it
+    assert r.verdict.workflow_status == "completed" and r.verdict.stuck_workflows == 0
+    assert r.verdict.by_task["validate"].duplicate_dispatches == 0  # spec 8 FIX, as at 5 items
