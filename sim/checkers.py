@@ -64,8 +64,9 @@ def check(
     completions_published: list[int],
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
-    lost_writes: list[LostWrite] | None = None,
     failure_handled: bool = False,
+    *,
+    lost_writes: list[LostWrite] | None = None,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at

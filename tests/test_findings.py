@@ -322,3 +322,16 @@ def test_check_json_and_junit_carry_every_finding(tmp_path):
     junit = (tmp_path / "j.xml").read_text()
     for c in findings.REGISTRY:
         assert c.title in junit  # every registry finding, in words, in the testcase output
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_live_json_validates_and_lost_update_is_unknown():
+    pytest.importorskip("psycopg")
+    r = CliRunner().invoke(cli, ["live", "fanin-2x2", "--runs", "1", "--json"], catch_exceptions=False)
+    if r.exit_code == 2 and "live run" in r.output:
+        pytest.skip(f"services unavailable: {r.output.strip()}")
+    assert r.exit_code == 0, r.output
+    data = valid(json.loads(r.stdout))
+    assert data["command"] == "live" and data["digest"] is None
+    assert data["findings"]["lost_update"]["verdict"] == "unknown"  # PostgreSQL does not record overwrites
