@@ -80,7 +80,8 @@ def message_links(evs: list[Event]) -> list[tuple[int, int]]:
             pending.setdefault((queue_of(ev), msg), []).append(i)
             continue
         key = (queue_of(ev), msg)
-        redelivered = bool(ev.result[4]) if len(ev.result) > 4 else False
+        res = ev.result
+        redelivered = bool(res[4]) if isinstance(res, tuple) and len(res) > 4 else False
         src: int | None = None
         if redelivered and key in delivered:
             src = delivered[key]

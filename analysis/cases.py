@@ -132,7 +132,7 @@ def contrast_for(
     for switch in _EXTRA_SWITCHES:
         if not getattr(config.guards, switch):
             candidates.append(replace(config, guards=Guards.parse(f"{config.guards.name}+{switch}")))
-    fallback: RunResult | None = None
+    fallback: tuple[RunResult, bool] | None = None
     tried: set[tuple[str, ...]] = {config.guards.switches}
     for candidate in candidates:
         if candidate.guards.switches in tried:

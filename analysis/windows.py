@@ -22,6 +22,7 @@ from racesim.analysis.accesses import (
     worker_dispatches,
 )
 from racesim.analysis.graph import build_graph, hb_graph, order_among, segments
+from racesim.sim.config import RunConfig
 from racesim.sim.trace import Event, events
 
 
@@ -223,7 +224,7 @@ def _decisions(
         if kind == "rows":
             reads = [i for i in mine if evs[i].op in DECISIVE_OPS and evs[i].op != "SelectPending"]
         else:  # the release: the pending-row select that returned this row
-            reads = [i for i in mine if evs[i].op == "SelectPending" and eid in (evs[i].result or ())]
+            reads = [i for i in mine if evs[i].op == "SelectPending" and eid in _ids(evs[i].result)]
         saw: list[tuple[int, int]] = []
         missed: list[tuple[int, int]] = []
         for r in reads:
@@ -259,7 +260,7 @@ class RunAnalysis:
 
     events: list[Event]
     db: object
-    config: object  # the run's RunConfig (graph, guards)
+    config: RunConfig  # the run's configuration (graph, guards)
     graph: nx.DiGraph
     windows: list[RaceWindow]
     advances: list[Advance]
@@ -280,3 +281,8 @@ def analyse(result) -> RunAnalysis:
     db = result.output.db
     g = build_graph(evs, db)
     return RunAnalysis(evs, db, result.output.config, g, race_windows(evs, db, g), advances(evs, db), hb_graph(g))
+
+
+def _ids(result: object) -> tuple:
+    """The row ids a SelectPending returned (nothing when it failed)."""
+    return result if isinstance(result, tuple) else ()

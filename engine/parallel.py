@@ -328,6 +328,7 @@ def _get_client(address: str) -> Any:
         from distributed import Client
     except ImportError:
         raise ClusterError("--cluster needs dask.distributed: pip install 'racesim[cluster]'") from None
+    _check_address(address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -339,6 +340,19 @@ def _get_client(address: str) -> Any:
         raise
     _clients[address] = client
     return client
+
+
+def _check_address(address: str) -> None:
+    """Refuse a malformed address before a Client exists: a Client that fails while parsing
+    it is left half-built, and its finaliser later blocks 20 s and prints a traceback."""
+    from distributed.comm import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            get_address_host_port(address)
+    except ValueError:
+        raise ClusterError(f"--cluster {address}: not a Dask scheduler address (expected tcp://HOST:PORT)") from None
 
 
 def _check_workers(client: Any, address: str) -> None:

@@ -116,8 +116,8 @@ def verdict_of(output: RunOutput) -> Verdict:
             output.completions_published,
             output.livelock,
             output.faults_fired,
-            db.lost_writes,
             output.config.guards.handled,
+            lost_writes=db.lost_writes,
         )
         for w in sorted(db.workflows)
     }

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from racesim.live import pg_store
 from racesim.live.amqp import AmqpSession, QueueAdmin
@@ -115,11 +116,13 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
         conn = pg_store.connect(dsn, "racesim-calibrate", f'"{schema}"')
         try:
             store = PgStore(conn, (1, 2, 3))
-            run = store.execute
+            def run(op: ops.Op) -> Any:
+                return store.execute(op)
+
             parent = run(ops.InsertExecution("c", "demo.fanin", None, None, "running"))
             w = run(ops.InsertWorkflowExecution("c", parent, _graph()))
             items = [
-                run(ops.InsertExecution("c", "demo.handle_one", parent, WorkflowTask(w, "process_items", i)))  # type: ignore[arg-type]
+                run(ops.InsertExecution("c", "demo.handle_one", parent, WorkflowTask(w, "process_items", i)))
                 for i in range(5)
             ]
             x = items[0]
@@ -138,7 +141,7 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
                     ops.UpdateWorkflowExecution("c", w, (("completed_tasks", ("process_items",)), ("failed_tasks", ())))
                 ),
                 "InsertExecution": lambda: run(
-                    ops.InsertExecution("c", "demo.verify_all", parent, WorkflowTask(w, "validate"))  # type: ignore[arg-type]
+                    ops.InsertExecution("c", "demo.verify_all", parent, WorkflowTask(w, "validate"))
                 ),
             }
             keys = iter(range(10**9))
@@ -150,14 +153,15 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
             for _ in range(warmup):
                 run(begin), run(commit), store.handlers[ops.AdvisoryLock](lock), store.handlers[ops.AdvisoryUnlock](unlock)
             for _ in range(samples):
-                for name, op, fn in (
+                timed: tuple[tuple[str, ops.Op, Callable[[Any], object]], ...] = (
                     ("Begin", begin, run),
                     ("Commit", commit, run),
                     ("AdvisoryLock", lock, store.handlers[ops.AdvisoryLock]),
                     ("AdvisoryUnlock", unlock, store.handlers[ops.AdvisoryUnlock]),
-                ):
+                )
+                for name, op, call in timed:
                     t0 = time.perf_counter()
-                    fn(op)
+                    call(op)
                     stats[name].samples.append(time.perf_counter() - t0)
         finally:
             conn.close()

@@ -435,9 +435,10 @@ def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
                 children,
                 list(run.dispatched),
                 list(run.completions),
-                livelock,
-                None,
-                run.config.guards.handled,
+                livelock=livelock,
+                faults_fired=None,
+                lost_writes=None,  # the live store does not record overwritten values: lost_update is unknown
+                failure_handled=run.config.guards.handled,
             )
         return merge(verdicts)
     finally:

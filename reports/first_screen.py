@@ -13,6 +13,7 @@ import shlex
 
 from racesim.engine.runner import Summary
 from racesim.models.graph import Graph
+from racesim.sim.findings import BY_NAME
 from racesim.sim.stats import wilson_interval
 from rich import box
 from rich.table import Table
@@ -37,36 +38,34 @@ def deployment_name(summary: Summary) -> str:
     return who if d.listeners == 1 else f"{who}, {d.listeners} listeners"
 
 
-def _count(summary: Summary, tasks: list[str]) -> Text:
-    parts = []
-    bad = False
-    for task in tasks:
-        t = summary.by_task.get(task)
-        n = t.runs_with_duplicates if t is not None else 0
-        bad = bad or n > 0
-        parts.append(f"{n}/{summary.runs}" if len(tasks) == 1 else f"{task} {n}/{summary.runs}")
-    return Text(", ".join(parts) or "-", style="bold red" if bad else "green")
+# The two dispatch hazards, from the findings registry: a successor created again, and one
+# row (an item) handed to workers again.
+COLUMNS = ("duplicate_dispatch", "item_rerun")
+
+
+def _count(summary: Summary, name: str) -> Text:
+    """Runs showing the finding / runs, and the tasks it hit (runs per task when several)."""
+    tally = summary.findings[name]
+    hit = [(task, t.runs) for task, t in tally.by_task.items() if t.runs]
+    tasks = hit[0][0] if len(hit) == 1 else ", ".join(f"{task} {n}" for task, n in hit)
+    text = f"{tally.runs}/{summary.runs}" + (f" {tasks}" if tasks else "")
+    return Text(text, style="bold red" if tally.runs else "green")
 
 
 def table(summaries: list[Summary], graph: Graph, title: str) -> Table:
-    """One row per guard set x deployment."""
-    successors = [name for name, node in graph.nodes.items() if node.with_items is None]
-    items = [name for name, node in graph.nodes.items() if node.with_items is not None]
-    # a single successor is named: "validate dup" is the seed question's answer
-    succ_head = f"{successors[0]} dup" if len(successors) == 1 else "successor dup"
+    """One row per guard set x deployment; the registry's titles head the two hazard columns."""
     grid = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     grid.add_column("guards", no_wrap=True)
     grid.add_column("deployment", no_wrap=True)
-    grid.add_column(succ_head, justify="right")
-    grid.add_column("item re-runs" if items else "items", justify="right")
+    for name in COLUMNS:
+        grid.add_column(BY_NAME[name].title, justify="right")
     grid.add_column("other")
     for s in summaries:
         others = ", ".join(f"{k} {v}" for k, v in s.other_findings()) or "-"
         grid.add_row(
             LABELS.get(s.guards, s.guards),
             deployment_name(s),
-            _count(s, successors),
-            _count(s, items) if items else Text("no with_items", style="dim"),
+            *(_count(s, name) for name in COLUMNS),
             Text(others, style="yellow" if others != "-" else "dim"),
         )
     return grid
@@ -75,10 +74,8 @@ def table(summaries: list[Summary], graph: Graph, title: str) -> Table:
 def footer(runs: int, scenario_runs: int, scenario: str, capped: bool) -> list[str]:
     """``capped``: fewer runs than the scenario asks for were run because --runs was not given."""
     _, high = wilson_interval(0, runs)
-    lines = [
-        "a count is runs with the finding / runs: dup = a task without with_items dispatched more than once,",
-        f"item re-runs = an item handed to workers more than once; 0/{runs} bounds P(finding) below {high:.3f} (95%).",
-    ]
+    lines = [f"a count is runs showing the finding / runs, then the tasks hit; 0/{runs} bounds P below {high:.3f} (95%)."]
+    lines += [f"{BY_NAME[name].title}: {BY_NAME[name].explanation}" for name in COLUMNS]
     if capped:
         lines.append(
             f"{runs} runs per cell for a quick first answer (the scenario asks for {scenario_runs}: add --runs {scenario_runs})."

@@ -364,27 +364,27 @@ def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None) -
         for gname in guards:
             cells: list[dict | None] = []
             for d in deployments:
-                s = next((x for x in summaries if x.guards == gname and x.deployment == d and x.faults == f), None)
-                if s is None:
+                cell = next((x for x in summaries if x.guards == gname and x.deployment == d and x.faults == f), None)
+                if cell is None:
                     cells.append(None)
                     continue
-                low, high = wilson_interval(s.runs_with_duplicates, s.runs)
-                p = s.runs_with_duplicates / s.runs if s.runs else 0.0
-                others = [f"{k} {n}" for k, n in s.other_findings()]
+                low, high = wilson_interval(cell.runs_with_duplicates, cell.runs)
+                p = cell.runs_with_duplicates / cell.runs if cell.runs else 0.0
+                others = [f"{k} {n}" for k, n in cell.other_findings()]
                 cells.append(
                     {
-                        "dup": s.runs_with_duplicates,
-                        "runs": s.runs,
+                        "dup": cell.runs_with_duplicates,
+                        "runs": cell.runs,
                         "low": f"{low:.3f}",
                         "high": f"{high:.3f}",
                         "p": f"{p:.3f}",
                         "bar": (round(low * 100, 2), round(max(high - low, 0.004) * 100, 2), round(p * 100, 2)),
-                        "bad": s.runs_with_duplicates > 0,
-                        "by_task": [f"{n}: {t.duplicate_dispatches}" for n, t in s.by_task.items() if t.duplicate_dispatches],
+                        "bad": cell.runs_with_duplicates > 0,
+                        "by_task": [f"{n}: {t.duplicate_dispatches}" for n, t in cell.by_task.items() if t.duplicate_dispatches],
                         "others": others,
-                        "first": s.first_failing_seed,
-                        "digest": s.digest[:16],
-                        "href": (links or {}).get(next(i for i, x in enumerate(summaries) if x is s)),
+                        "first": cell.first_failing_seed,
+                        "digest": cell.digest[:16],
+                        "href": (links or {}).get(next(i for i, x in enumerate(summaries) if x is cell)),
                     }
                 )
             rows.append({"guards": gname, "cells": cells})

@@ -87,12 +87,13 @@ def matrix_table(summaries: list[Summary], title: str, fail_on: FailOn = DEFAULT
         if s.guards not in guards:
             guards.append(s.guards)
     for g in guards:
-        cells = []
+        cells: list[Text | str] = []
         for d in deployments:
-            s = next((x for x in summaries if x.guards == g and x.deployment == d), None)
-            if s is None:
+            found = next((x for x in summaries if x.guards == g and x.deployment == d), None)
+            if found is None:
                 cells.append("")
                 continue
+            s = found
             text = Text()
             for h in headlines(s, fail_on):
                 if not h.runs and not h.unknown_runs and h.finding != "duplicate_dispatch":
@@ -187,9 +188,9 @@ def print_trace(console: Console, result: RunResult) -> None:
     for name, f in v.results.items():
         if f.verdict == TRUE or f.details:
             console.print(f"  {name} ({f.verdict}):", highlight=False)
-            for line in f.details:
-                console.print(f"    {line}", highlight=False)
-            for line in f.consequences:
-                console.print(f"    consequence: {line}", highlight=False)
+            for detail in f.details:
+                console.print(f"    {detail}", highlight=False)
+            for detail in f.consequences:
+                console.print(f"    consequence: {detail}", highlight=False)
     for mechanism in v.duplicate_mechanisms:
         console.print(f"  duplicate: {mechanism}", highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
 from racesim.models.graph import Graph, Node, Retry, Transition, classify_when
 from racesim.models.recovery import RecoveryTiming
@@ -95,7 +96,7 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
         path=doc.source,
         workflow_ref=ok.workflow_ref,
         load=load,
-        recovery=replace(RecoveryTiming(), **ok.recovery),
+        recovery=replace(RecoveryTiming(), **cast(dict[str, Any], ok.recovery)),
     )
 
 

@@ -64,8 +64,9 @@ def check(
     completions_published: list[int],
     livelock: bool = False,
     faults_fired: list[tuple[str, str]] | None = None,
-    lost_writes: list[LostWrite] | None = None,
     failure_handled: bool = False,
+    *,
+    lost_writes: list[LostWrite] | None = None,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
@@ -234,12 +235,12 @@ def check(
     # -- wrong outcome: completed although a task failed or a join never ran, with its cause ---
     dropped = {(w.column, w.name) for w in lost_writes or () if w.workflow == workflow.id}
     duplicated = found["duplicate_dispatch"].by_task
-    rerun = found["item_rerun"].by_task
+    rerun_tasks = found["item_rerun"].by_task
 
     def duplicate_cause(task: str) -> str | None:
         if task in duplicated:
             return "duplicate_dispatch"
-        if task in rerun:
+        if task in rerun_tasks:
             return "item_rerun"
         return None
 

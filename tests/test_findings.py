@@ -305,3 +305,33 @@ def test_every_command_json_validates(tmp_path):
 def test_single_run_verdict_lists_every_finding(fanin):
     r = run_one(config_for(fanin, Guards.parse("none")), 4)
     assert list(r.verdict.results) == list(findings.NAMES)
+
+
+def test_check_json_and_junit_carry_every_finding(tmp_path):
+    import yaml
+    from racesim.scenarios import loader as scenario_loader
+
+    data = yaml.safe_load((scenario_loader.CATALOG / "fanin-2x2.yaml").read_text())
+    data["name"], data["expect"] = "claims-safe", [{"guards": "none", "duplicate_dispatch": {"validate": 0}, "runs": 40}]
+    path = tmp_path / "claims-safe.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = valid(json.loads(invoke("check", str(path), "--junit", str(tmp_path / "j.xml"), "--json", code=1)))
+    [entry] = out["results"]
+    assert not out["holds"] and not entry["holds"] and entry["replay"].startswith("racesim run")
+    assert entry["failures"][0].startswith("expected none duplicate_dispatch of validate")
+    junit = (tmp_path / "j.xml").read_text()
+    for c in findings.REGISTRY:
+        assert c.title in junit  # every registry finding, in words, in the testcase output
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_live_json_validates_and_lost_update_is_unknown():
+    pytest.importorskip("psycopg")
+    r = CliRunner().invoke(cli, ["live", "fanin-2x2", "--runs", "1", "--json"], catch_exceptions=False)
+    if r.exit_code == 2 and "live run" in r.output:
+        pytest.skip(f"services unavailable: {r.output.strip()}")
+    assert r.exit_code == 0, r.output
+    data = valid(json.loads(r.stdout))
+    assert data["command"] == "live" and data["digest"] is None
+    assert data["findings"]["lost_update"]["verdict"] == "unknown"  # PostgreSQL does not record overwrites

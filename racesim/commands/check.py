@@ -14,6 +14,7 @@ from dataclasses import replace
 import click
 
 from racesim.engine.expectations import DEPLOYMENT_KEYS, ExpectResult, evaluate
+from racesim.engine.headlines import headlines
 from racesim.engine.runner import DEFAULT_FAIL_ON, SCHEMA_VERSION
 from racesim.options import (
     MAX_RUNS,
@@ -143,7 +144,9 @@ def check(
                 for claim in result.ignored:
                     echo(f"      not gating (--fail-on): {claim}")
                 s = result.summary
-                info = f"runs {s.runs} from seed {s.seed}, strategy {s.strategy}, digest {s.digest}"
+                info = f"runs {s.runs} from seed {s.seed}, strategy {s.strategy}, digest {s.digest}\n" + "\n".join(
+                    h.sentence for h in headlines(s)
+                )
                 if result.ok:
                     cases.append(junit.Case(sc.name, case_name(result), output=info))
                     continue
@@ -170,7 +173,7 @@ def check(
     tail = f", {skipped} scenario(s) without an expect block" if skipped else ""
     echo(f"\n{checked} expectation(s) checked: {checked - len(failed)} hold, {len(failed)} contradicted{tail}")
     if as_json:
-        click.echo(json.dumps(_check_json(results, checked, len(failed), skipped, gating), indent=2))
+        click.echo(json.dumps(_check_json(results, checked, len(failed), skipped, gating, strategy), indent=2))
     if failed:
         sys.exit(1)
 
@@ -181,6 +184,7 @@ def _check_json(
     contradicted: int,
     skipped: int,
     gating: tuple[tuple[str, str | None], ...] | None,
+    strategy: str,
 ) -> dict:
     entries = []
     for result, sc in results:
@@ -192,7 +196,7 @@ def _check_json(
                 "holds": result.ok,
                 "failures": result.failures,
                 "not_gating": result.ignored,
-                "replay": None if result.ok else result.replay_command(),
+                "replay": None if result.ok else reproduce.for_expectation(result, strategy),
             }
         )
         entries.append(data)
