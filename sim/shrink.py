@@ -11,7 +11,10 @@ ever step, fewer steps, smaller pick indexes. Passes, repeated to a fixpoint:
 1. cut the pick list short (everything after runs the default order);
 2. zero whole chunks of deviations, halving the chunk size (delta debugging, Zeller 2002);
 3. zero single deviations, then lower each remaining one;
-4. drop actors: fewer workers, worker slots, listeners and replicas, keeping the picks.
+4. drop actors: fewer workers, worker slots, listeners and replicas, keeping the picks;
+0. (first in each round) drop crash points: set each crash choice (``["x", kind, n]``) to
+   0, no crash, and keep it when the same finding still occurs. Fewer crashes come first
+   in the order of preference, so a crash-free schedule may be longer than the original.
 
 Why not Hypothesis' shrinker: it only shrinks examples that Hypothesis itself generated,
 and it cannot be handed a counterexample found elsewhere (random timing, PCT, DFS, a file)
@@ -23,7 +26,7 @@ sequence. See docs/exploration.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from racesim.models.graph import Graph, Node
@@ -82,6 +85,7 @@ class Candidate:
     config: RunConfig
     picks: list[int]  # as actually used by the run (trimmed of trailing zeros)
     result: Any  # RunResult (engine/, a layer above: not imported here)
+    crashes: list[list] = field(default_factory=list)  # crash choices as used (trailing no-crash trimmed)
 
     @property
     def choices(self) -> list[list]:
@@ -90,6 +94,7 @@ class Candidate:
     def key(self) -> tuple:
         records = self.result.output.records
         return (
+            crashes_count(self.crashes),
             sum(1 for p in self.picks if p),
             len({r[1] for r in records}),
             len(self.choices),
@@ -125,19 +130,24 @@ def shrink(
     crashes = [c for c in choices if c[0] == "x"]  # carried as they are
     budget = [max_runs]
 
-    def attempt(cfg: RunConfig, ps: list[int]) -> Candidate | None:
+    def attempt(cfg: RunConfig, ps: list[int], xs: list[list] | None = None) -> Candidate | None:
         if budget[0] <= 0:
             return None
         budget[0] -= 1
-        source = pick_source(ps, coins, cfg, crashes)
+        xs = best.crashes if xs is None else xs
+        source = pick_source(ps, coins, cfg, xs)
         result = run(cfg, source)
         if not same_finding(finding, result.verdict) or result.output.livelock:
             return None
         used, _ = split(result.output.choices)
         while used and used[-1] == 0:
             used.pop()
-        return Candidate(cfg, used, result)
+        used_crashes = [list(c) for c in result.output.choices if c[0] == "x"]
+        while used_crashes and int(used_crashes[-1][1]) == 0:
+            used_crashes.pop()
+        return Candidate(cfg, used, result, used_crashes)
 
+    best = Candidate(config, picks, None, crashes)  # what attempt() replays until the first run
     start = attempt(config, picks)
     if start is None:
         raise ValueError("the schedule does not reproduce its finding under replay; nothing to shrink")
@@ -147,7 +157,10 @@ def shrink(
 
     def better(c: Candidate | None) -> bool:
         nonlocal best
-        if c is not None and len(c.choices) <= limit and c.key() < best.key():
+        if c is None:
+            return False
+        fewer_crashes = crashes_count(c.crashes) < crashes_count(best.crashes)
+        if fewer_crashes or (len(c.choices) <= limit and c.key() < best.key()):
             best = c
             return True
         return False
@@ -155,6 +168,13 @@ def shrink(
     changed = True
     while changed and budget[0] > 0:
         changed = False
+        # 0. drop crash points: each crash choice set to "no crash", kept if the finding stays
+        for i in range(len(best.crashes)):
+            if i < len(best.crashes) and int(best.crashes[i][1]) != 0:
+                xs = [list(c) for c in best.crashes]
+                xs[i] = ["x", 0, xs[i][2]]
+                if better(attempt(best.config, best.picks, xs)):
+                    changed = True
         # 1. cut short: shortest prefix that still fails (try halves first, then single steps back)
         n = len(best.picks)
         cut = n // 2
@@ -219,3 +239,8 @@ def item_counts(config: RunConfig) -> dict[str, int]:
 
 def deviations_count(picks: list[int]) -> int:
     return sum(1 for p in picks if p)
+
+
+def crashes_count(crashes: list[list]) -> int:
+    """Crash choices that crash (kind != 0)."""
+    return sum(1 for c in crashes if int(c[1]))
