@@ -598,7 +598,7 @@ def _outcomes(doc: Document, value: object, counts: dict[str, int | None]) -> di
 
 def _finding(doc: Document, path: FieldPath, value: object) -> int | str:
     if value == "some" or (type(value) is int and value == 0):
-        return value  # type: ignore[return-value]
+        return value
     doc.fail(path, f'expected 0 or "some", got {show(value)}')
 
 
