@@ -62,10 +62,11 @@ def list_cmd() -> None:
 SAVE_CAP = 20
 
 
-def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=None) -> None:
+def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=None, fail_on=DEFAULT_FAIL_ON) -> None:
     """Write the optional HTML report and Perfetto trace (checked ``targets`` by option);
     ``ref`` names the scenario as the reproduce commands must (reproduce.for_run). With
-    ``configs`` (one per summary) the report explains each finding and task of the sweep."""
+    ``configs`` (one per summary) the report explains each finding and task of the sweep;
+    ``fail_on`` marks the failing findings as the terminal does."""
     if "--html" in targets:
         from racesim.analysis.cases import cases
         from racesim.reports import html
@@ -73,7 +74,7 @@ def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=N
         runs = {"the failing run": failing, "the contrast run": contrast}
         again = {label: reproduce.for_run(r, ref) for label, r in runs.items() if r is not None}
         if configs and len(summaries) > 1:  # a matrix: an index page and one report per cell
-            index = dict(title=title, command=invocation(), summaries=summaries, scenario_ref=ref)
+            index = dict(title=title, command=invocation(), summaries=summaries, scenario_ref=ref, fail_on=fail_on)
             index.update(failing=failing, contrast=contrast, reproduce_with=again)
             index["cell_cases"] = [cases(summaries, configs, only=i) for i in range(len(summaries))]
             label = f"HTML report (an index; {len(summaries)} cell reports beside it, <name>.cellK.html)"
@@ -89,6 +90,7 @@ def _report_outputs(targets, title, ref, summaries, failing, contrast, configs=N
             reproduce_with=again,
             cases=found,
             scenario_ref=ref,
+            fail_on=fail_on,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
     _trace_json(targets, failing)
@@ -188,7 +190,7 @@ def run(
         terminal.print_trace(out, result)
         if html_path or trace_json:
             _, contrast = first_failing_pair([_single(result, config)], [config], seed, fail_on)
-            _report_outputs(targets, f"{sc.name} seed {seed}", scenario_ref(scenario, sc), [], result, contrast)
+            _report_outputs(targets, f"{sc.name} seed {seed}", scenario_ref(scenario, sc), [], result, contrast, fail_on=fail_on)
         if expect_zero and fails(result.verdict.results, fail_on):
             sys.exit(1)
         return
@@ -205,7 +207,7 @@ def run(
         out.print(f"digest {summary.digest}")
     if html_path or trace_json:
         failing, contrast = first_failing_pair([summary], [config], seed, fail_on)
-        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config])
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), [summary], failing, contrast, [config], fail_on)
     if save_dir:
         directory = targets["--save-failing"]
         assert isinstance(directory, Path)  # check_outputs gives directories as paths
@@ -348,7 +350,7 @@ def matrix(
             out.print(a.sentence())
     if html_path or trace_json:
         failing, contrast = first_failing_pair(summaries, configs, seed, fail_on)
-        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast, configs)
+        _report_outputs(targets, sc.name, scenario_ref(scenario, sc), summaries, failing, contrast, configs, fail_on)
 
 
 def save_failing(directory: Path, name: str, sc, config, summary: Summary, fail_on=DEFAULT_FAIL_ON) -> list[Path]:
