@@ -116,14 +116,14 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
         conn = pg_store.connect(dsn, "racesim-calibrate", f'"{schema}"')
         try:
             store = PgStore(conn, (1, 2, 3))
+
             def run(op: ops.Op) -> Any:
                 return store.execute(op)
 
             parent = run(ops.InsertExecution("c", "demo.fanin", None, None, "running"))
             w = run(ops.InsertWorkflowExecution("c", parent, _graph()))
             items = [
-                run(ops.InsertExecution("c", "demo.handle_one", parent, WorkflowTask(w, "process_items", i)))
-                for i in range(5)
+                run(ops.InsertExecution("c", "demo.handle_one", parent, WorkflowTask(w, "process_items", i))) for i in range(5)
             ]
             x = items[0]
             by_kind: dict[str, Callable[[], object]] = {
@@ -140,9 +140,7 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
                 "UpdateWorkflowExecution": lambda: run(
                     ops.UpdateWorkflowExecution("c", w, (("completed_tasks", ("process_items",)), ("failed_tasks", ())))
                 ),
-                "InsertExecution": lambda: run(
-                    ops.InsertExecution("c", "demo.verify_all", parent, WorkflowTask(w, "validate"))
-                ),
+                "InsertExecution": lambda: run(ops.InsertExecution("c", "demo.verify_all", parent, WorkflowTask(w, "validate"))),
             }
             keys = iter(range(10**9))
             by_kind["InsertDispatchKey"] = lambda: run(ops.InsertDispatchKey("c", w, "validate", next(keys)))

@@ -111,11 +111,7 @@ class Workflow:
     lines: dict[FieldPath, int] = field(default_factory=dict)
 
     def line(self, path: FieldPath) -> int:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get((), 1)
+        return schema.line_of(self.lines, path)
 
 
 @dataclass(slots=True)

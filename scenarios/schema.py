@@ -106,6 +106,15 @@ def kind_of(value: object) -> str:
     return type(value).__name__
 
 
+def line_of(lines: dict[FieldPath, int], path: FieldPath) -> int:
+    """The 1-based line of ``path``, or of its nearest ancestor that has one."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get((), 1)
+
+
 @dataclass(slots=True)
 class Document:
     """Plain data from a scenario file, and the 1-based line of every field path."""
@@ -115,11 +124,7 @@ class Document:
     lines: dict[FieldPath, int] = field(default_factory=dict)
 
     def line(self, path: FieldPath) -> int:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get((), 1)
+        return line_of(self.lines, path)
 
     def fail(self, path: FieldPath, problem: str) -> NoReturn:
         raise ScenarioError(f"{self.source}:{self.line(path)}: {dotted(path)}: {problem}")
@@ -598,7 +603,7 @@ def _outcomes(doc: Document, value: object, counts: dict[str, int | None]) -> di
 
 def _finding(doc: Document, path: FieldPath, value: object) -> int | str:
     if value == "some" or (type(value) is int and value == 0):
-        return value  # type: ignore[return-value]
+        return value
     doc.fail(path, f'expected 0 or "some", got {show(value)}')
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from racesim.models.graph import Graph, fires
-from racesim.models.rows import ExecRow, WorkflowRow
+from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
 from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
 from racesim.sim.db import LostWrite
 from racesim.sim.findings import NAMES, SAFETY, TRUE, UNKNOWN, Found
@@ -124,7 +124,7 @@ def check(
     # -- what the workflow should have run, from how its tasks really ended --------------------
     rows_of: dict[str, list[ExecRow]] = {}
     for r in children:
-        rows_of.setdefault(r.workflow_task.task_name, []).append(r)
+        rows_of.setdefault(_wt(r).task_name, []).append(r)
 
     def ended(name: str) -> tuple[bool, bool]:
         """(finished, succeeded) by the intended semantics: a with_items task finishes when
@@ -135,7 +135,7 @@ def check(
             return True, True  # an empty list has nothing to wait for
         if not rows or any(r.status not in FINISHED for r in rows):
             return False, False
-        if node.with_items is not None and len({r.workflow_task.task_index for r in rows}) < node.with_items:
+        if node.with_items is not None and len({_wt(r).task_index for r in rows}) < node.with_items:
             return False, False
         return True, all(r.status == COMPLETED for r in rows)
 
@@ -182,7 +182,7 @@ def check(
         if livelock:
             reasons.append("livelock: the step limit was reached with actors still busy")
         for r in children:
-            wt = r.workflow_task
+            wt = _wt(r)
             label = _label(wt.task_name, wt.task_index)
             if r.status in FINISHED and r.id not in published:
                 reasons.append(f"lost completion: {label} finished but its completion was never published")
@@ -211,7 +211,7 @@ def check(
             stuck.verdict = TRUE
             stuck.count = 1
             stuck.details.extend(reasons)
-            for task in sorted({r.workflow_task.task_name for r in children if r.status not in FINISHED} or {"(workflow)"}):
+            for task in sorted({_wt(r).task_name for r in children if r.status not in FINISHED} or {"(workflow)"}):
                 stuck.by_task[task] = 1
         missed = found["missed_dispatch"]
         if livelock and missed.verdict == TRUE:
@@ -246,7 +246,7 @@ def check(
 
     wrong: list[tuple[str, str, str, str | None]] = []  # (task, what, cause, caused-by finding)
     if workflow.status == COMPLETED:
-        failed_names = sorted({r.workflow_task.task_name for r in children if r.status in ITEM_FAILED})
+        failed_names = sorted({_wt(r).task_name for r in children if r.status in ITEM_FAILED})
         if failure_handled:
             # HEAD (H13/H15, spec 6.4): a failure whose own failure edge dispatched a task is
             # handled, and the workflow succeeds by design. A failure "handled" only because
@@ -357,9 +357,16 @@ def merge(verdicts: dict[int, Verdict]) -> Verdict:
 
 def _handled_by_failure_edge(graph: Graph, name: str, children: list[ExecRow]) -> bool:
     on_failure = {t for tr in graph.nodes[name].transitions if fires(tr.kind, False, False) for t in tr.do}
-    return any(r.workflow_task.triggered_by == name and r.workflow_task.task_name in on_failure for r in children)
+    return any(_wt(r).triggered_by == name and _wt(r).task_name in on_failure for r in children)
 
 
 def _starved_joins(graph: Graph, expected: list[str], rows_of: dict[str, list[ExecRow]]) -> list[str]:
     """Join tasks whose edges fired with enough succeeded predecessors, yet never got a row."""
     return [name for name, node in graph.nodes.items() if node.join is not None and name in expected and name not in rows_of]
+
+
+def _wt(row: ExecRow) -> WorkflowTask:
+    """A workflow child's task fields (every row the checkers are given is a child)."""
+    wt = row.workflow_task
+    assert wt is not None, f"row {row.id} is not a workflow child"
+    return wt

@@ -78,9 +78,25 @@ def test_the_fix_leaks_under_two_replicas_and_the_trace_shows_two_advances_inter
     assert a.split(".")[0] != b.split(".")[0]  # two executors
     assert b_read < a_insert  # B read the workflow row before A's dispatch (and so before A's P14)
     cli = subprocess.run(
-        [sys.executable, "-m", "racesim.cli", "run", "with-items-fanin", "--guards", "both", "--replicas", "2",
-         "--seed", str(seed), "--runs", "1", "--trace"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "racesim.cli",
+            "run",
+            "with-items-fanin",
+            "--guards",
+            "both",
+            "--replicas",
+            "2",
+            "--seed",
+            str(seed),
+            "--runs",
+            "1",
+            "--trace",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "DUPLICATE #2 of validate" in cli.stdout
     assert f"{a:<22} P2" in cli.stdout and f"{b:<22} P2" in cli.stdout
@@ -101,8 +117,11 @@ def test_redelivery_after_executor_crash_with_layer1_shows_the_interleaving_that
     evs = events(run_one(config, seed, record=True).output.records)
     crash = next(i for i, e in enumerate(evs) if e.op == "Crash")
     validate_hand_overs = [i for i, e in enumerate(evs) if e.step == "S5" and "#" in e.args[1]]
-    redelivered = [i for i, e in enumerate(evs) if e.op == "Consume" and e.result and e.result[-1] is True
-                   and e.result[2] == "ExecutionRequested"]
+    redelivered = [
+        i
+        for i, e in enumerate(evs)
+        if e.op == "Consume" and e.result and e.result[-1] is True and e.result[2] == "ExecutionRequested"
+    ]
     assert redelivered and min(redelivered) > crash
     assert any(i > min(redelivered) for i in validate_hand_overs)
     # with the claim the same crash never duplicates
@@ -115,7 +134,7 @@ GUARD_SETS = ("none", "layer1", "layer2", "both", "serialized")
 
 @pytest.mark.parametrize("guards", GUARD_SETS)
 def test_crash_before_publish_of_the_last_item_is_a_stuck_workflow_with_its_reason(fanin, guards):
-    """"Last to finish" = no other item's advance read the remaining count after the crashed
+    """ "Last to finish" = no other item's advance read the remaining count after the crashed
     item's terminal write, so nobody can see remaining = 0 and the completion is gone.
     (An item whose terminal write is merely the latest can still be rescued by an earlier
     item whose completion is processed late: spec 7(d) says "fatal" too broadly.)"""
@@ -126,8 +145,11 @@ def test_crash_before_publish_of_the_last_item_is_a_stuck_workflow_with_its_reas
         evs = events(result.output.records)
         db = result.output.db
         crashed = {e.args[1] for e in evs if e.op == "Crash" and e.step == "W7"}
-        items = {e.args[0]: e.time for e in evs if e.step == "W6"
-                 and db.executions[e.args[0]].workflow_task.task_name == "process_items"}
+        items = {
+            e.args[0]: e.time
+            for e in evs
+            if e.step == "W6" and db.executions[e.args[0]].workflow_task.task_name == "process_items"
+        }
         for eid in crashed & set(items):
             if result.output.dispatched.count(eid) > 1:
                 continue  # a second run of the same row publishes a completion of its own

@@ -435,4 +435,5 @@ def test_a_mutated_predicate_is_caught(pg, monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(AssertionError, match="CountRemaining"):
         mutated()
 
+
 pytestmark = pytest.mark.services  # PostgreSQL

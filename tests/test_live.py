@@ -128,4 +128,5 @@ def test_a_failed_run_still_cleans_up(services, config, monkeypatch) -> None:
         run_live(config("none"), seed=1)
     assert _leftovers() == ([], [])
 
+
 pytestmark = pytest.mark.services  # PostgreSQL and RabbitMQ
