@@ -19,12 +19,14 @@ from racesim.analysis import windows as aw
 from racesim.analysis.accesses import message_links, worker_dispatches
 from racesim.analysis.cases import Case, finding_seeds
 from racesim.analysis.explain import GuardStop, explanations, guard_stops
-from racesim.engine.runner import RunResult, Summary
+from racesim.engine.headlines import Headline, headlines, verdict_word
+from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, RunResult, Summary
 from racesim.models import ops
 from racesim.reports import reproduce, words
 from racesim.reports.perfetto import actor_order
 from racesim.reports.terminal import duplicate_marks
 from racesim.sim import output
+from racesim.sim.findings import BY_NAME, NAMES
 from racesim.sim.stats import wilson_interval
 from racesim.sim.trace import Event
 
@@ -344,7 +346,47 @@ def _window_view(an: aw.RunAnalysis, w: aw.RaceWindow) -> dict:
     }
 
 
-def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None) -> dict | None:
+def _cell_line(h: Headline) -> str:
+    """One finding in a matrix cell: runs and occurrences as two figures, each with its unit."""
+    text = f"{h.title}: {h.runs}/{h.total_runs} runs, {h.occurrences} {h.unit}"
+    tasks = ", ".join(f"{t.task} {t.occurrences}" for t in h.by_task if t.occurrences)
+    if tasks:
+        text += f" ({tasks})"
+    if h.unknown_runs:
+        text += f"; unknown in {h.unknown_runs} runs"
+    return text
+
+
+def findings_view(summaries: list[Summary], fail_on: FailOn = DEFAULT_FAIL_ON) -> list[dict]:
+    """Per summary: the registry's headlines, one row per finding in registry order, so a
+    finding added to the registry appears here without a change to this module."""
+    out = []
+    for s in summaries:
+        rows = [
+            {
+                "name": h.finding,
+                "title": h.title,
+                "kind": h.kind,
+                "unit": h.unit,
+                "verdict": verdict_word(h.verdict),
+                "runs": h.runs,
+                "total": h.total_runs,
+                "unknown": h.unknown_runs,
+                "occurrences": h.occurrences,
+                "by_task": [
+                    f"{t.task}: {t.occurrences} {h.unit} in {t.runs} runs" if t.runs else f"{t.task}: 0" for t in h.by_task
+                ],
+                "failing": h.failing,
+                "sentence": h.sentence,
+            }
+            for h in headlines(s, fail_on)
+        ]
+        label = f"{s.guards}; {s.deployment.label()}; faults {s.faults.label()}"
+        out.append({"label": label, "runs": s.runs, "rows": rows})
+    return out
+
+
+def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None, fail_on: FailOn = DEFAULT_FAIL_ON) -> dict | None:
     """The guard matrix; ``links`` maps a summary's index to the file of its own report."""
     if not summaries:
         return None
@@ -368,20 +410,21 @@ def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None) -
                 if cell is None:
                     cells.append(None)
                     continue
-                low, high = wilson_interval(cell.runs_with_duplicates, cell.runs)
-                p = cell.runs_with_duplicates / cell.runs if cell.runs else 0.0
-                others = [f"{k} {n}" for k, n in cell.other_findings()]
+                heads = headlines(cell, fail_on)
+                lead = heads[0]  # the registry's first finding carries the rate and its interval
+                low, high = wilson_interval(lead.runs, cell.runs)
+                p = lead.runs / cell.runs if cell.runs else 0.0
                 cells.append(
                     {
-                        "dup": cell.runs_with_duplicates,
+                        "lead": lead.title,
+                        "lead_runs": lead.runs,
                         "runs": cell.runs,
                         "low": f"{low:.3f}",
                         "high": f"{high:.3f}",
                         "p": f"{p:.3f}",
                         "bar": (round(low * 100, 2), round(max(high - low, 0.004) * 100, 2), round(p * 100, 2)),
-                        "bad": cell.runs_with_duplicates > 0,
-                        "by_task": [f"{n}: {t.duplicate_dispatches}" for n, t in cell.by_task.items() if t.duplicate_dispatches],
-                        "others": others,
+                        "bad": any(h.failing for h in heads),
+                        "lines": [_cell_line(h) for h in heads if h.runs or h.unknown_runs],
                         "first": cell.first_failing_seed,
                         "digest": cell.digest[:16],
                         "href": (links or {}).get(next(i for i, x in enumerate(summaries) if x is cell)),
@@ -408,7 +451,7 @@ def matrix_view(summaries: list[Summary], links: dict[int, str] | None = None) -
             ]
             charts.append({"task": task, "bars": bars, "width": max(30 + 34 * len(bars), 20 + 7 * len(task))})
         hists.append({"guards": s.guards, "deployment": s.deployment.label(), "faults": s.faults.label(), "charts": charts})
-    return {"tables": tables, "hists": hists}
+    return {"tables": tables, "hists": hists, "lead": BY_NAME[NAMES[0]].title}
 
 
 def _version(guards) -> str:
@@ -559,6 +602,7 @@ def context(
     scenario_ref: str | None = None,
     links: dict[int, str] | None = None,
     no_return: dict | None = None,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> dict:
     """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
     ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
@@ -614,12 +658,15 @@ def context(
             else:
                 line = reproduce.for_run(c.contrast, ref) or reproduce.SAVE_HINT
             repro.append((f"{c.title}: the contrast run", line))
+    order = {name: k for k, name in enumerate(NAMES)}  # tabs in the registry's order (stable within a finding)
+    cases = sorted(cases, key=lambda c: order.get(c.finding, len(order)))
     views = [case_view(c, k) for k, c in enumerate(cases)]
     return {
         "title": title,
         "header": header,
         "repro": repro,
-        "matrix": matrix_view(summaries, links),
+        "matrix": matrix_view(summaries, links, fail_on),
+        "findings": findings_view(summaries, fail_on),
         "index": links is not None,
         "no_return": no_return,
         "cases": views,
@@ -652,6 +699,7 @@ def render(
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
     no_return: dict | None = None,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> str:
     ctx = context(
         title=title,
@@ -663,6 +711,7 @@ def render(
         reproduce_with=reproduce_with,
         scenario_ref=scenario_ref,
         no_return=no_return,
+        fail_on=fail_on,
     )
     return _environment().get_template("report.html.j2").render(**ctx)
 
@@ -679,6 +728,7 @@ def write_report(
     reproduce_with: dict[str, str | None] | None = None,
     scenario_ref: str | None = None,
     no_return: dict | None = None,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> output.Target:
     """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
     without them, the tabs come from the findings of ``failing``. ``no_return``: a point of
@@ -693,6 +743,7 @@ def write_report(
         reproduce_with=reproduce_with,
         scenario_ref=scenario_ref,
         no_return=no_return,
+        fail_on=fail_on,
     )
     return output.write_text(path, html)
 
@@ -708,6 +759,7 @@ def write_matrix(
     failing: RunResult | None = None,
     contrast: RunResult | None = None,
     reproduce_with: dict[str, str | None] | None = None,
+    fail_on: FailOn = DEFAULT_FAIL_ON,
 ) -> output.Target:
     """A matrix report as an index page (the matrix, each cell linking its own report) and
     one report per cell beside it, named ``<index stem>.cell<k>.html``."""
@@ -723,6 +775,7 @@ def write_matrix(
             contrast=None,
             cases=found,
             scenario_ref=scenario_ref,
+            fail_on=fail_on,
         )
         output.write_text(index.with_name(name), page)
         links[k] = name
@@ -735,6 +788,7 @@ def write_matrix(
         reproduce_with=reproduce_with,
         scenario_ref=scenario_ref,
         links=links,
+        fail_on=fail_on,
     )
     return output.write_text(path, _environment().get_template("report.html.j2").render(**ctx))
 

@@ -10,13 +10,15 @@ import pytest
 from racesim.analysis import graph as hbg
 from racesim.analysis.explain import explain
 from racesim.analysis.windows import analyse
-from racesim.engine.runner import RunResult, config_for, run_one, sweep
+from racesim.engine import headlines as headlines_mod
+from racesim.engine.runner import FindingTally, RunResult, Summary, config_for, run_one, sweep
 from racesim.models.graph import Graph, Node
 from racesim.models.guards import Guards
 from racesim.reports import html, perfetto, words
 from racesim.reports.terminal import duplicate_marks
 from racesim.scenarios.loader import Scenario, ScenarioError, from_dict
-from racesim.sim.config import Deployment
+from racesim.sim.config import Deployment, Faults
+from racesim.sim.findings import BY_NAME, Checker, Found
 
 HOSTILE_TASK = "<script>alert(1)</script>"
 HOSTILE_ITEMS = "it\"em's & <b>items</b>"
@@ -233,3 +235,57 @@ def test_matrix_report_is_an_index_of_cell_reports(tmp_path):
     cells = [(tmp_path / link).read_text() for link in links]
     assert any("Why validate was handed to workers" in c for c in cells)  # guards none
     assert any("Findings explained" not in c for c in cells)  # serialized: nothing to explain
+
+
+def _planted_summary(runs: int = 4) -> Summary:
+    """A sweep of ``runs`` runs in which run 2 and 3 re-ran an item of ``items`` (2 and 1
+    extra hand-overs) and no successor was dispatched twice."""
+    s = Summary("planted", "both", runs, 1, Deployment(), Faults())
+    tasks = ("items", "successor")
+    for seed in range(1, runs + 1):
+        for name, tally in s.findings.items():
+            f = Found()
+            if name == "item_rerun" and seed in (2, 3):
+                f.add("items", f"items[0] handed over again (seed {seed})", n=4 - seed)
+            tally.add(seed, f, tasks if BY_NAME[name].per == "task" else ())
+    return s
+
+
+def test_html_headline_separates_item_reruns_from_successor_duplicates():
+    page = html.render(title="t", command="c", summaries=[_planted_summary()], failing=None, contrast=None)
+    findings = page[page.index('<h2 id="findings">') :]
+    dup = re.search(r'<li data-finding="duplicate_dispatch">([^<]*)</li>', findings)
+    rerun = re.search(r'<li data-finding="item_rerun">([^<]*)</li>', findings)
+    assert dup and rerun
+    assert dup.group(1).startswith("successor dispatched twice: in no run of 4")
+    assert "item handed to workers twice: in 2 of 4 runs (3 extra hand-overs: items 3 in 2 runs" in rerun.group(1)
+    # runs and occurrences are separate columns, each row names its unit
+    row = re.search(r'<tr data-finding="item_rerun"[^>]*>(.*?)</tr>', findings, re.S)
+    assert row and "<td>2</td><td>3</td><td>extra hand-overs</td>" in row.group(1)
+    # the registry's order: duplicate_dispatch first
+    assert findings.index('data-finding="duplicate_dispatch"') < findings.index('data-finding="item_rerun"')
+
+
+def test_html_matrix_cell_keeps_runs_and_occurrences_apart():
+    view = html.matrix_view([_planted_summary()])
+    assert view is not None
+    cell = view["tables"][0]["rows"][0]["cells"][0]
+    assert cell["lead"] == "successor dispatched twice" and cell["lead_runs"] == 0
+    assert cell["lines"] == ["item handed to workers twice: 2/4 runs, 3 extra hand-overs (items 3)"]
+
+
+def test_a_new_registry_finding_appears_in_the_html(monkeypatch):
+    """html.py iterates the registry (through engine.headlines): a finding added there shows."""
+    extra = Checker("phantom_write", "phantom row written", "safety", "phantom rows", "task", "planted", "phantom")
+    monkeypatch.setattr(headlines_mod, "NAMES", (*headlines_mod.NAMES, extra.name))
+    monkeypatch.setattr(headlines_mod, "BY_NAME", {**headlines_mod.BY_NAME, extra.name: extra})
+    s = _planted_summary()
+    s.findings[extra.name] = FindingTally()
+    f = Found()
+    f.add("successor", "planted phantom")
+    s.findings[extra.name].add(3, f, ("items", "successor"))
+    page = html.render(title="t", command="c", summaries=[s], failing=None, contrast=None)
+    assert '<li data-finding="phantom_write">phantom row written: in 1 of 4 runs (1 phantom rows' in page
+    assert '<tr data-finding="phantom_write"' in page
+    cell = html.matrix_view([s])["tables"][0]["rows"][0]["cells"][0]  # type: ignore[index]
+    assert "phantom row written: 1/4 runs, 1 phantom rows (successor 1)" in cell["lines"]
