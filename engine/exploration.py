@@ -15,7 +15,7 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
-from racesim.sim.findings import NAMES, describe_fail_on, fails
+from racesim.sim.findings import NAMES, UNKNOWN, describe_fail_on, fails
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
@@ -87,6 +87,7 @@ def explore_dfs(
         stop_at_first=stop_at_first,
         coins_of=lambda r: sampled.pop(id(r), 0),
         crashes=crashes,
+        undecided=lambda r: any(f.verdict == UNKNOWN for f in r.verdict.results.values()),
     )
 
 
@@ -107,7 +108,8 @@ def dfs_claim(
     result: SearchResult, checked: str, bound: int | None, crashes: int, por: bool, seed: int, max_schedules: int
 ) -> tuple[str, dict]:
     """Exactly what a dfs search showed: the line for the terminal and its JSON form. A
-    "holds" claim needs a complete search in which nothing was sampled."""
+    "holds" claim needs a complete search in which nothing was sampled and every schedule
+    was decided (none cut short by the step limit)."""
     k = "any number of" if bound is None else f"at most {bound}"
     space = (
         f"schedules with {k} preemptions and at most {crashes} crash{'es' if crashes != 1 else ''}, "
@@ -128,6 +130,11 @@ def dfs_claim(
             f"dfs: no claim: {result.sampled_coins} fault or outcome coins were drawn from seed {seed}, not enumerated "
             f"(crashes are enumerated with --crashes N); none of the {result.schedules} schedules showed {checked} ({space})"
         )
+    elif result.unknown:
+        line = (
+            f"dfs: no claim: {result.unknown} schedules ended unknown (step limit); "
+            f"none of the {result.schedules} schedules showed {checked} ({space})"
+        )
     else:
         line = f"dfs: holds: no {checked} in any of the {result.schedules} {space}; the search is complete"
         holds = True
@@ -139,6 +146,7 @@ def dfs_claim(
         "por": por,
         "complete": result.complete,
         "sampled_coins": result.sampled_coins,
+        "unknown_schedules": result.unknown,
         "schedules": result.schedules,
         "max_depth": result.max_depth,
     }

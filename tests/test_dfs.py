@@ -132,3 +132,22 @@ def test_the_stack_keeps_one_small_node_per_step() -> None:
     assert distinct < len(stack) // 2
     assert sched.entries == dfs._entries(stack) < sum(len(n.enabled) for n in stack) // 2
     assert all(n.footprints is not None and list(n.footprints) == [n.chosen] for n in stack)
+
+
+def test_schedules_cut_by_the_step_limit_give_no_holds_claim() -> None:
+    """A schedule cut short by the step limit leaves stuck/missed undecided: a complete,
+    unsampled search with such schedules proves nothing; without the cut it holds."""
+    checked, check = checked_findings("validate")
+    base = config_for(load("fanin-2x2"), Guards.parse("serialized"))
+    for max_steps, expect_unknown in ((90, True), (None, False)):
+        config = dataclasses.replace(base, max_steps=max_steps)
+        result = explore_dfs(config, 0, 0, 100_000, is_failing=check, stop_at_first=False)
+        assert result.complete and result.sampled_coins == 0 and result.failing is None
+        line, claim = dfs_claim(result, checked, 0, 0, True, 0, 100_000)
+        assert claim["unknown_schedules"] == result.unknown
+        if expect_unknown:
+            assert 1 < result.unknown <= result.schedules  # several schedules, every one cut
+            assert claim["holds"] is None and "holds" not in line
+            assert f"no claim: {result.unknown} schedules ended unknown (step limit)" in line
+        else:
+            assert result.unknown == 0 and claim["holds"] is True and "dfs: holds:" in line

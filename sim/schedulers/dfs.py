@@ -260,6 +260,7 @@ class SearchResult:
         "failing_index",
         "sampled_coins",
         "max_depth",
+        "unknown",
     )
 
     def __init__(self) -> None:
@@ -272,6 +273,7 @@ class SearchResult:
         self.failing_index: int | None = None
         self.sampled_coins = 0  # coin flips drawn from the seed, not enumerated (faults, random outcomes)
         self.max_depth = 0  # steps of the longest schedule: the stack's high-water mark
+        self.unknown = 0  # schedules with an undecided verdict (cut by the step limit): no "holds"
 
 
 def search(
@@ -284,9 +286,11 @@ def search(
     stop_at_first: bool = True,
     coins_of: Callable[[Any], int] = lambda r: 0,
     crashes: int = 0,
+    undecided: Callable[[Any], bool] = lambda r: False,
 ) -> SearchResult:
     """Drive the search. ``run(scheduler)`` executes one schedule and returns its RunResult;
-    ``coins_of(result)`` says how many coin flips that run drew from its seed."""
+    ``coins_of(result)`` says how many coin flips that run drew from its seed; ``undecided(result)``
+    whether some finding's verdict is unknown in that run (counted in ``unknown``)."""
     out = SearchResult()
     stack: list[Node] = []
     entries = 0
@@ -306,6 +310,7 @@ def search(
             stack.pop()  # the placeholder step is not a real choice
         else:
             out.schedules += 1
+            out.unknown += undecided(result)
             if on_schedule is not None:
                 on_schedule(result)
             if is_failing(result) and out.failing is None:
