@@ -15,11 +15,13 @@ from racesim.scenarios.loader import Scenario
 from racesim.sim import schedule_file
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
+from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, CRASH_WORKER_PROCESS
 from racesim.sim.findings import NAMES, UNKNOWN, describe_fail_on, fails
 from racesim.sim.schedulers.base import Strategy
 from racesim.sim.schedulers.dfs import DFS, SearchResult, search
 from racesim.sim.schedulers.replay import Replay
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, same_finding, shrink, with_item_counts
+from racesim.sim.trace import events
 
 
 def run_scheduled(config: RunConfig, seed: int, scheduler: Strategy, source: ChoiceSource | None = None) -> RunResult:
@@ -104,6 +106,27 @@ def checked_findings(task: str | None, fail_on: FailOn | None = None) -> tuple[s
     return f"duplicate dispatches or re-runs of {task}", failing_check(task)
 
 
+# --crash-kind names -> the crash kinds the kernel records (sim/faults.py)
+CRASH_KINDS = {"worker": CRASH_WORKER, "worker-process": CRASH_WORKER_PROCESS, "executor": CRASH_EXECUTOR}
+
+
+def with_crash_kind(checked: str, fails: Callable[[RunResult], bool], kind: str) -> tuple[str, Callable[[RunResult], bool]]:
+    """Narrow a dfs check to runs that crashed, each crash of ``kind`` (explore --crash-kind):
+    the search still enumerates every kind, only what counts as a counterexample changes."""
+    wanted = CRASH_KINDS[kind]
+
+    def crashed_so(r: RunResult) -> bool:
+        kinds = [k.removeprefix("crash:") for k, _ in r.output.faults_fired if k.startswith("crash:")]
+        return bool(kinds) and all(k == wanted for k in kinds) and fails(r)
+
+    return f"{checked} in runs whose crashes are all {wanted}", crashed_so
+
+
+def crashes_in(result: RunResult) -> list[str]:
+    """The crashes of a recorded run, as "actor at STEP": where in its schedule each struck."""
+    return [f"{e.actor} at {e.step or '?'}" for e in events(result.output.records) if e.op == "Crash"]
+
+
 def dfs_claim(
     result: SearchResult, checked: str, bound: int | None, crashes: int, por: bool, seed: int, max_schedules: int
 ) -> tuple[str, dict]:
@@ -119,6 +142,15 @@ def dfs_claim(
     if result.failing is not None:
         found = ", ".join(result.failing.verdict.findings()) or "failing"
         line = f"dfs: counterexample at schedule {result.failing_index} ({found}); checked {checked} over {space}"
+        crashed = crashes_in(result.failing)
+        if crashed:
+            line += f"; crashes in its schedule: {', '.join(crashed)}"
+        # How complete the evidence is: the schedule was enumerated, or it drew coins from the seed.
+        if result.sampled_coins:
+            line += f"; {result.sampled_coins} fault or outcome coins were drawn from seed {seed}, not enumerated"
+        else:
+            line += "; every choice in it enumerated (no coin sampled): it replays as it is"
+        line += f"; the search stopped at it after {result.schedules} schedules (not run to completion)"
         holds = False
     elif not result.complete:
         line = (

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from racesim.engine.exploration import (
+    CRASH_KINDS,
     checked_findings,
     dfs_claim,
     estimate_length,
@@ -18,6 +19,7 @@ from racesim.engine.exploration import (
     scenario_ref,
     schedule_of,
     shrink_run,
+    with_crash_kind,
 )
 from racesim.engine.parallel import run_sweeps
 from racesim.engine.runner import RunResult, Summary, config_for, run_one
@@ -94,6 +96,13 @@ def _load(path: str) -> schedule_file.ScheduleFile:
 @click.option(
     "--crashes", type=int, default=0, show_default=True, help="DFS: also enumerate up to N crashes (at any yield point)."
 )
+@click.option(
+    "--crash-kind",
+    type=click.Choice(CRASH_KINDS),
+    default=None,
+    help="DFS with --crashes: count a run as failing only when it crashed, and only with this kind of crash "
+    "(all kinds are still enumerated); e.g. executor to find an executor crash's consequence.",
+)
 @click.option("--guards", "-g", default="both", show_default=True, help=GUARD_HELP)
 @click.option("--version", "version", default=None, help=VERSION_HELP)
 @click.option(
@@ -135,6 +144,7 @@ def explore(
     max_schedules,
     no_por,
     crashes,
+    crash_kind,
     guards,
     target,
     fail_on,
@@ -176,6 +186,8 @@ def explore(
     if target is not None and fail_on is not None:
         raise InputError("--task and --fail-on: give one (--task T is --fail-on duplicate_dispatch:T,item_rerun:T)")
     chosen = _fail_on(fail_on, sc) if target is None else (("duplicate_dispatch", target), ("item_rerun", target))
+    if crash_kind is not None and strategy != "dfs":
+        raise InputError("--crash-kind: for --strategy dfs with --crashes N")
     if stop_at_first and strategy == "dfs":
         raise InputError("--stop-at-first: for random and pct (dfs always stops at its first counterexample)")
     targets = check_outputs({"--html": html_path}, {"--save-failing": save_dir})
@@ -198,6 +210,10 @@ def explore(
             raise InputError(f"--crashes: must be between 0 and 8, got {crashes}")
         params = {"preemption_bound": preemption_bound, "max_schedules": max_schedules, "por": not no_por, "crashes": crashes}
         checked, fails = checked_findings(target, chosen if fail_on is not None else None)
+        if crash_kind is not None:
+            if crashes < 1:
+                raise InputError("--crash-kind: needs --crashes N (N >= 1)")
+            checked, fails = with_crash_kind(checked, fails, crash_kind)
         summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
         with progress_bar(max_schedules, f"{sc.name} [{g.name}] dfs k={preemption_bound}") as advance:
 
