@@ -344,12 +344,18 @@ class World:
         choose = self.strategy.choose
         pick = self.source.pick
         schedule = self.schedule
+        # The pick's index among the enabled actors matters only when it is recorded or
+        # replayed; otherwise a strategy that can choose unordered skips the sort (PCT).
+        unordered = self.strategy.choose_actor if self.strategy.unordered and self.source.log is None else None
         while len(schedule) < limit and pending:
-            enabled = self.enabled_order()
-            index = pick(len(enabled), partial(choose, enabled, self.current))
-            if index is None:
-                return
-            actor = enabled[index]
+            if unordered is not None:
+                actor = unordered(pending, self.current)
+            else:
+                enabled = self.enabled_order()
+                index = pick(len(enabled), partial(choose, enabled, self.current))
+                if index is None:
+                    return
+                actor = enabled[index]
             marker = actor.marker
             if marker is not None and not marker.processed:
                 yield marker  # the clock moves to the op's ready time, bit for bit

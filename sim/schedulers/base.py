@@ -51,6 +51,15 @@ class Strategy(ABC):
     def choose(self, enabled: Sequence[Actor], current: Actor | None) -> int | None:
         """Index into ``enabled`` of the op that completes next; None ends the run."""
 
+    #: True: ``choose_actor`` makes the same choice as ``choose`` straight from the pending
+    #: actors, without the canonical order (no sort per step); the kernel uses it when the
+    #: pick's index is neither recorded nor replayed
+    unordered = False
+
+    def choose_actor(self, pending: dict[int, Actor], current: Actor | None) -> Actor:
+        """The actor ``choose`` would pick from ``pending`` (actor id -> actor)."""
+        raise NotImplementedError
+
     #: crashes this strategy chooses itself per run (dfs ``--crashes N``): while fewer have
     #: happened, the kernel offers ``choose_crash`` at every yield point of a crashable actor
     crash_budget = 0

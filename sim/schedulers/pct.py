@@ -15,8 +15,13 @@ from this strategy's own ``random.Random`` seeded by the run's seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from racesim.sim.schedulers.base import Strategy
+
+if TYPE_CHECKING:
+    from racesim.sim.world import Actor
 
 
 class PCT(Strategy):
@@ -55,7 +60,28 @@ class PCT(Strategy):
             p = self.priority[actor_id] = self.depth + self.rng.random()
         return p
 
-    def choose(self, enabled, current=None) -> int:
+    unordered = True  # the highest (priority, -id) wins whatever the order
+
+    def choose_actor(self, pending: dict[int, Actor], current: Actor | None) -> Actor:
+        """``choose`` without the canonical order: actors seen for the first time draw their
+        priority in that order (current first, then by id), as ``choose`` draws them."""
+        self.steps += 1
+        priority = self.priority
+        unseen = [i for i in pending if i not in priority]
+        if unseen:
+            unseen.sort()
+            if current is not None and current.id in unseen:
+                unseen.remove(current.id)
+                unseen.insert(0, current.id)
+            for i in unseen:
+                self._prio(i)
+        best = max(pending, key=lambda i: (priority[i], -i))
+        rank = self.change_points.get(self.steps)
+        if rank is not None:
+            priority[best] = self.depth - rank  # the low band: d-1 .. 1
+        return pending[best]
+
+    def choose(self, enabled: Sequence[Actor], current: Actor | None = None) -> int:
         self.steps += 1
         best = 0
         best_key = (self._prio(enabled[0].id), -enabled[0].id)
