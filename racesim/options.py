@@ -83,11 +83,20 @@ def _scenario(name: str) -> loader.Scenario:
         raise InputError(str(exc), bare=True) from None
 
 
-def _guards(text: str) -> Guards:
+def _guards(text: str, option: str = "--guards") -> Guards:
     try:
         return Guards.parse(text)
     except ValueError as exc:
-        raise InputError(f"--guards: {exc}") from None
+        raise InputError(f"{option}: {exc}") from None
+
+
+def _version_or_guards(version: str | None, guards: str) -> Guards:
+    """``--version`` wins over ``--guards``; an empty ``--version`` is an error, not the default."""
+    if version is None:
+        return _guards(guards)
+    if not version.strip():
+        raise InputError("--version: empty (give pre, fix, f93 or head)")
+    return _guards(version, "--version")
 
 
 def _faults(text: str | None, base: Faults) -> Faults:

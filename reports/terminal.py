@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from racesim.analysis.accesses import message_of
 from racesim.engine.headlines import headlines
 from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, RunResult, Summary
+from racesim.models.rows import WORKER_DISPATCH
 from racesim.sim.findings import BY_NAME, NAMES, TRUE, describe_fail_on
 from racesim.sim.trace import Event, events
 from rich import box
@@ -151,18 +153,20 @@ def duplicate_marks(result: RunResult) -> dict[int, str]:
     db = result.output.db
     seen: dict[tuple, int] = {}
     marks: dict[int, str] = {}
+    several = len(db.workflow_by_execution) > 1  # under load: name the workflow execution
     for i, ev in enumerate(events(result.output.records)):
-        if ev.op != "Publish" or not str(ev.args[0]).startswith("worker."):
+        msg = message_of(ev) if ev.op == "Publish" else None
+        if msg is None or msg[0] != WORKER_DISPATCH:
             continue
-        eid = int(str(ev.args[1]).split("#")[1].split(":")[0])
-        wt = db.executions[eid].workflow_task
+        wt = db.executions[msg[1]].workflow_task
         if wt is None:
             continue
         key = (wt.workflow_execution, wt.task_name, wt.task_index, wt.retry_count)  # per execution, per attempt
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
             label = wt.task_name if wt.task_index is None else f"{wt.task_name}[{wt.task_index}]"
-            marks[i] = f"DUPLICATE #{seen[key]} of {label}"
+            where = f"W{wt.workflow_execution} " if several else ""
+            marks[i] = f"DUPLICATE #{seen[key]} of {where}{label}"
     return marks
 
 

@@ -102,8 +102,10 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
 
 def _profile(doc: Document, name: str) -> dict[str, dict[str, float | str]]:
     """``timing: {profile: FILE}``: the measured channels, FILE relative to the scenario file."""
-    base = Path(doc.source).parent if Path(doc.source).is_file() else Path.cwd()
-    path = base / name
+    base = (Path(doc.source).parent if Path(doc.source).is_file() else Path.cwd()).resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base):  # a symlink leading out of the scenario's folder
+        doc.fail(("timing", "profile"), f"{name}: a profile must be inside the scenario's folder")
     if not path.is_file():
         doc.fail(("timing", "profile"), f"no such profile file: {name}")
     profile = schema.parse_text(schema.read_bytes(path, str(path)), str(path))

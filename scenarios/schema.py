@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 import yaml
@@ -533,6 +533,12 @@ def _profile(doc: Document, value: object) -> str | None:
     path = text(doc, ("timing", "profile"), value["profile"], 500, one_line=True)
     if not path or "\0" in path:
         doc.fail(("timing", "profile"), "expected a file name")
+    # A scenario is untrusted: it may name a profile beside it or below it, nothing else.
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    if PurePosixPath(path).is_absolute() or path.startswith(("/", "\\", "~")) or ".." in parts or ":" in path:
+        doc.fail(("timing", "profile"), f"{show(path)}: a profile must be a relative path inside the scenario's folder")
+    if not path.endswith((".yaml", ".yml", ".json")):
+        doc.fail(("timing", "profile"), f"{show(path)}: a profile is a .yaml, .yml or .json file")
     return path
 
 

@@ -71,6 +71,29 @@ def test_a_missing_profile_is_an_error(tmp_path):
         loader.load(str(path))
 
 
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.yaml", "sub/../../outside.yaml", "~/p.yaml", "notes.txt"])
+def test_a_profile_outside_the_scenario_folder_is_never_opened(tmp_path, name):
+    """A scenario is untrusted input: it may name a profile beside or below it, nothing else."""
+    (tmp_path / "outside.yaml").write_text("kind: racesim-timing-profile\nchannels: {}\n")
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    path = folder / "s.yaml"
+    path.write_text(yaml.safe_dump({"workflow": SEED, "timing": {"profile": name}}))
+    with pytest.raises(ScenarioError, match=r"relative path inside the scenario's folder|is a \.yaml, \.yml or \.json file"):
+        loader.load(str(path))
+
+
+def test_a_symlinked_profile_leading_out_of_the_folder_is_refused(tmp_path):
+    (tmp_path / "outside.yaml").write_text("kind: racesim-timing-profile\nchannels: {}\n")
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    (folder / "p.yaml").symlink_to(tmp_path / "outside.yaml")
+    path = folder / "s.yaml"
+    path.write_text(yaml.safe_dump({"workflow": SEED, "timing": {"profile": "p.yaml"}}))
+    with pytest.raises(ScenarioError, match="inside the scenario's folder"):
+        loader.load(str(path))
+
+
 @pytest.mark.services
 def test_calibrate_writes_a_profile_a_scenario_can_use(tmp_path):
     out = tmp_path / "p.yaml"

@@ -187,3 +187,13 @@ def test_a_directory_as_schedule_file_is_one_line(tmp_path, command):
 @pytest.mark.parametrize("name", ["", "."])
 def test_shrink_of_no_file_name_is_one_line(name):
     assert "not a schedule file" in one_line(invoke("shrink", name))
+
+
+def test_an_empty_version_is_refused_not_replaced_by_the_default():
+    assert "--version: empty" in one_line(invoke("run", "with-items-fanin", "--version", "", "--runs", "2"))
+
+
+def test_a_bad_version_on_the_matrix_axis_names_the_versions_option():
+    assert one_line(invoke("matrix", "with-items-fanin", "--versions", "pre,bogus", "--runs", "2")).startswith(
+        "racesim: error: --versions: unknown guard 'bogus'"
+    )

@@ -115,3 +115,18 @@ def test_live_mode_runs_a_load_and_checks_each_execution():
     result = run_live(config_for(sc, Guards.parse("f93")), 1, settings=LiveSettings(time_scale=1.0))
     assert len(result.verdict.executions) == 3
     assert result.verdict.duplicate_dispatches == 0 and result.verdict.stuck_workflows == 0
+
+
+def test_trace_marks_name_the_execution_under_load():
+    from racesim.reports.terminal import duplicate_marks
+
+    sc = loader.from_dict({"workflow": SEED_WORKFLOW, "load": {"count": 6, "arrival": "interval", "gap": 0.1}})
+    marks = []
+    for seed in range(1, 30):
+        marks = list(duplicate_marks(run_one(config_for(sc, Guards.parse("pre")), seed, record=True)).values())
+        if marks:
+            break
+    assert marks, "no duplicate hand-over in 29 seeds"
+    assert all(" of W" in m for m in marks), marks
+    single = run_one(config_for(load("with-items-fanin"), Guards.parse("pre")), 2, record=True)
+    assert all(" of W" not in m for m in duplicate_marks(single).values())

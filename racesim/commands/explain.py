@@ -109,7 +109,9 @@ def explain(file, k, points, seed, jobs, as_json, html_path) -> None:
     else:
         out.print(
             f"Point of no return: step {certain} of {result.total_steps}, {_event_of_step(replayed, certain - 1)}. "
-            f"After it all {k} continuations of every later prefix showed the finding.",
+            f"After it, all {k} continuations of each later prefix evaluated "
+            f"({sum(1 for q in result.points if q.steps >= certain)} of {result.total_steps - certain + 1} prefixes) "
+            "showed the finding.",
             highlight=False,
         )
         avoid = result.last_avoidable

@@ -34,9 +34,9 @@ from racesim.options import (
     _deployment,
     _fail_on,
     _faults,
-    _guards,
     _scenario,
     _stdout,
+    _version_or_guards,
     check_outputs,
     cluster_option,
     fail_on_option,
@@ -176,7 +176,7 @@ def explore(
         raise InputError(f"--jobs: must be between 1 and 64, got {jobs}")
     _check_cluster(cluster, jobs)
     sc = _scenario(scenario)
-    g = _guards(version or guards)
+    g = _version_or_guards(version, guards)
     dep = _deployment(sc.deployment, replicas=replicas, listeners=listeners, prefetch=prefetch, workers=workers)
     dep = _deployment(dep, worker_slots=worker_slots)
     config = config_for(sc, g, dep, _faults(faults, sc.faults))

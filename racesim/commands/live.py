@@ -18,10 +18,10 @@ from racesim.options import (
     _check_runs,
     _deployment,
     _fail_on,
-    _guards,
     _scenario,
     _stdout,
     _stores,
+    _version_or_guards,
     fail_on_option,
     seed_option,
     store_options,
@@ -73,7 +73,7 @@ def live(
     _check_runs(runs)
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
-    g = _guards(version or guards)
+    g = _version_or_guards(version, guards)
     sc = _scenario(scenario)
     chosen = _fail_on(fail_on, sc)
     gates = None

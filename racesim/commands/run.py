@@ -29,6 +29,7 @@ from racesim.options import (
     _int_list,
     _scenario,
     _stdout,
+    _version_or_guards,
     check_outputs,
     cluster_option,
     deployment_options,
@@ -172,7 +173,7 @@ def run(
     """
     sc = _scenario(scenario)
     fail_on = _fail_on(fail_on, sc)
-    g = _guards(version or guards)
+    g = _version_or_guards(version, guards)
     runs = sc.runs if runs is None else runs
     _check_runs(runs)
     _check_jobs(jobs)
@@ -287,7 +288,8 @@ def matrix(
     _check_jobs(jobs)
     _check_cluster(cluster, jobs)
     rows = versions or guard_sets or ",".join(first_screen.GUARD_SETS)
-    sets = [_guards(g) for g in rows.split(",") if g.strip()]
+    axis = "--versions" if versions else "--guards"
+    sets = [_guards(g, axis) for g in rows.split(",") if g.strip()]
     if not sets:
         raise InputError(f"--guards: no guard set given in {guard_sets!r} (e.g. none,both,serialized)")
     base = sc.deployment
