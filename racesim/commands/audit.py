@@ -115,7 +115,7 @@ def audit(paths, versions, replicas, listeners, runs, seed, items, strict, jobs,
     failed = any(_fails(r, rules) for a in audits for c in a.cells if c.summary for r in engine.finding_rows(c.summary))
     scenario_paths: dict[str, str] = {}
     if directory is not None:
-        scenario_paths = _write_html(directory, audits, runs, seed, looked_for)
+        scenario_paths = _write_html(directory, audits, runs, seed, looked_for, rules)
     if as_json:
         click.echo(json.dumps(report.to_json(audits, runs, seed, looked_for, fail_on, failed, scenario_paths), indent=2))
     else:
@@ -156,7 +156,9 @@ def _fails(row: engine.FindingRow, rules: list[tuple[str, str | None]]) -> bool:
     return False
 
 
-def _write_html(directory, audits, runs: int, seed: int, looked_for: list[str]) -> dict[str, str]:
+def _write_html(
+    directory, audits, runs: int, seed: int, looked_for: list[str], rules: list[tuple[str, str | None]]
+) -> dict[str, str]:
     """DIR/index.html, DIR/<workflow>.html per audited workflow (the run report) and the
     imported scenario DIR/scenarios/<workflow>.yaml that the replay commands name."""
     from racesim.commands.run import first_failing_pair
@@ -186,7 +188,14 @@ def _write_html(directory, audits, runs: int, seed: int, looked_for: list[str]) 
         configs = [c.summary and _config(a, c) for c in a.cells]
         failing, contrast = first_failing_pair(summaries, configs, seed)
         command = report.import_command(a, str(scenario_path)) + " && racesim matrix " + str(scenario_path)
-        page = html.render(title=f"audit: {a.path}", command=command, summaries=summaries, failing=failing, contrast=contrast)
+        page = html.render(
+            title=f"audit: {a.path}",
+            command=command,
+            summaries=summaries,
+            failing=failing,
+            contrast=contrast,
+            fail_on=tuple(rules),
+        )
         output.write_text(directory / f"{name}.html", page)
         reports[a.path] = f"{name}.html"
     index = output.write_text(directory / "index.html", report.index_html(audits, reports, runs, seed, looked_for))

@@ -354,6 +354,7 @@ def explore(
             failing=shown,
             contrast=None,
             reproduce_with={"the failing run": again},
+            fail_on=chosen,
         )
         wrote(write_output(targets["--html"], html.write_report, **report), "HTML report")
 
