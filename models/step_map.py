@@ -98,10 +98,16 @@ class RacesimRef:
     target: str  # module:qualname
     path: str  # relative to the repository root
     line: int
+    file: str = ""  # absolute path of the source file on this machine
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
+
+    @property
+    def url(self) -> str:
+        """A link that opens the model's source file on this machine (the line is in the text)."""
+        return f"{Path(self.file).as_uri()}#L{self.line}" if self.file else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,7 +546,7 @@ def racesim_ref(label: str, target: str | None = None) -> RacesimRef | None:
         shown = path.resolve().relative_to(_repo_root()).as_posix()
     except ValueError:
         shown = path.as_posix()
-    return RacesimRef(target, shown, line)
+    return RacesimRef(target, shown, line, str(path.resolve()))
 
 
 def lookup(label: str, version: str) -> StepRef:

@@ -475,7 +475,15 @@ def _step_rows(labels: list[str], guards, case_id: str) -> list[dict]:
     version = _version(guards)
     rows = []
     for label in labels:
-        row = {"label": label, "anchor": f"{case_id}-step-{label}", "summary": "", "racesim": "", "attune": "", "url": ""}
+        row = {
+            "label": label,
+            "anchor": f"{case_id}-step-{label}",
+            "summary": "",
+            "racesim": "",
+            "racesim_url": "",
+            "attune": "",
+            "url": "",
+        }
         if sm is not None:
             try:
                 ref = sm.lookup(label, version)
@@ -485,6 +493,7 @@ def _step_rows(labels: list[str], guards, case_id: str) -> list[dict]:
                 row.update(
                     summary=ref.summary,
                     racesim=ref.racesim_ref or "",
+                    racesim_url=ref.racesim.url if ref.racesim is not None else "",
                     attune=(f"{ref.attune_ref} @ {ref.attune.commit[:7]}" if ref.attune is not None else "not in this version"),
                     url=ref.attune_url or "",
                 )

@@ -92,4 +92,8 @@ def test_report_explains_validate_with_step_links(both_two, tmp_path):
     assert {"P2", "P6e", "F2", "D5"} <= links
     for label in links:
         assert f'id="case{k}-step-{label}"' in section  # every link lands on a step row
+    # each step row links the model line that performed it and attune's line at the commit
+    model_links = re.findall(r'<a href="(file://[^"#]+)#L(\d+)">(models/[a-z_]+\.py):(\d+)</a>', section)
+    assert model_links and all(uri.endswith(path) and line == shown for uri, line, path, shown in model_links)
+    assert 'href="https://github.com/AndroxxTraxxon/attune/blob/' in section
     assert "What stopped it under" in section
