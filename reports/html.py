@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from racesim.analysis import windows as aw
@@ -616,7 +617,8 @@ def context(
     """``cases``: one tab per (finding, task) (default: from the findings of ``failing``).
     ``reproduce_with`` maps "the failing run" / "the contrast run" to the command the caller
     made with racesim.reports.reproduce (None: no single command reproduces it);
-    ``scenario_ref`` names the scenario as the cases' reproduce commands must."""
+    ``scenario_ref`` names the scenario as the cases' reproduce commands must; ``no_return``:
+    a point of no return section (``no_return_view``); ``links``: a matrix index page."""
     explicit = cases is not None
     if links is not None:  # an index page: the matrix, each cell linking its own report
         cases = []
@@ -697,64 +699,14 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(
-    *,
-    title: str,
-    command: str,
-    summaries: list[Summary],
-    failing: RunResult | None,
-    contrast: RunResult | None,
-    cases: list[Case] | None = None,
-    reproduce_with: dict[str, str | None] | None = None,
-    scenario_ref: str | None = None,
-    no_return: dict | None = None,
-    fail_on: FailOn = DEFAULT_FAIL_ON,
-) -> str:
-    ctx = context(
-        title=title,
-        command=command,
-        summaries=summaries,
-        failing=failing,
-        contrast=contrast,
-        cases=cases,
-        reproduce_with=reproduce_with,
-        scenario_ref=scenario_ref,
-        no_return=no_return,
-        fail_on=fail_on,
-    )
-    return _environment().get_template("report.html.j2").render(**ctx)
+def render(**report: Any) -> str:
+    """The report page; the arguments are ``context``'s (one signature for all three)."""
+    return _environment().get_template("report.html.j2").render(**context(**report))
 
 
-def write_report(
-    path: str | os.PathLike[str] | output.Target,
-    *,
-    title: str,
-    command: str,
-    summaries: list[Summary],
-    failing: RunResult | None,
-    contrast: RunResult | None,
-    cases: list[Case] | None = None,
-    reproduce_with: dict[str, str | None] | None = None,
-    scenario_ref: str | None = None,
-    no_return: dict | None = None,
-    fail_on: FailOn = DEFAULT_FAIL_ON,
-) -> output.Target:
-    """Write the report. ``cases`` (from ``analysis.cases``): one tab per (finding, task);
-    without them, the tabs come from the findings of ``failing``. ``no_return``: a point of
-    no return section (``no_return_view``)."""
-    html = render(
-        title=title,
-        command=command,
-        summaries=list(summaries or []),
-        failing=failing,
-        contrast=contrast,
-        cases=cases,
-        reproduce_with=reproduce_with,
-        scenario_ref=scenario_ref,
-        no_return=no_return,
-        fail_on=fail_on,
-    )
-    return output.write_text(path, html)
+def write_report(path: str | os.PathLike[str] | output.Target, **report: Any) -> output.Target:
+    """Write ``render(**report)`` atomically to ``path``."""
+    return output.write_text(path, render(**report))
 
 
 def write_matrix(
