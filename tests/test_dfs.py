@@ -4,7 +4,9 @@ POR), crashes enumerated under a budget, honest claims, bounded memory."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
+import weakref
 
 import pytest
 from racesim.engine.exploration import checked_findings, dfs_claim, explore_dfs, run_scheduled
@@ -122,7 +124,7 @@ def test_a_search_too_large_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
 
 def test_the_stack_keeps_one_small_node_per_step() -> None:
     """Memory follows the current schedule's depth: ready-actor tuples shared across steps,
-    a footprint only for what was chosen."""
+    a footprint only for what was chosen, one object per distinct footprint."""
     config = dataclasses.replace(config_for(load("large-fanout"), Guards.parse("both")), max_steps=3000)
     sched = dfs.DFS(0, 1, True)
     run_scheduled(config, 0, sched)
@@ -131,7 +133,35 @@ def test_the_stack_keeps_one_small_node_per_step() -> None:
     distinct = len({id(n.enabled) for n in stack})
     assert distinct < len(stack) // 2
     assert sched.entries == dfs._entries(stack) < sum(len(n.enabled) for n in stack) // 2
-    assert all(n.footprints is not None and list(n.footprints) == [n.chosen] for n in stack)
+    assert all(n.fp is not None and n.done == n.done_fps == () for n in stack)
+    assert len({id(n.fp) for n in stack}) == len({n.fp for n in stack}) < len(stack) // 10
+
+
+def test_the_search_frees_a_finished_run_before_the_next_one(monkeypatch) -> None:
+    """The previous schedule's world (stores, trace records, choice log) is held only by
+    reference cycles: once runs of COLLECT_AFTER_STEPS steps have finished, the driver collects
+    it before the next run builds its own, instead of leaving it to the automatic collector
+    beside the next world (issue 14: 346 MB at -k 1)."""
+    monkeypatch.setattr(dfs, "COLLECT_AFTER_STEPS", 3000)  # the default only sets how often
+    config = dataclasses.replace(config_for(load("large-fanout"), Guards.parse("both")), max_steps=3000)
+    worlds: list[weakref.ref] = []
+    alive_at_start: list[int] = []
+
+    def run(sched: dfs.DFS):
+        alive_at_start.append(sum(w() is not None for w in worlds))
+        result = run_scheduled(config, 0, sched)
+        worlds.append(weakref.ref(sched.world))
+        return result
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # only the driver's own collection may free a world here
+    try:
+        result = dfs.search(run, 1, 3, is_failing=lambda r: False)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert result.schedules == 3 and result.max_depth == 3000
+    assert alive_at_start == [0, 0, 0]
 
 
 def test_schedules_cut_by_the_step_limit_give_no_holds_claim() -> None:

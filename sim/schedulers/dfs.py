@@ -9,9 +9,14 @@ with an untried alternative is advanced and the next run replays the prefix up t
 Memory: the search keeps one node per step of the *current* schedule, never the tree. A node
 holds the ready actors (one tuple, shared with the previous node when unchanged), the choices
 made there, and the footprints of those choices only, computed when the run passes the node
-(a replay reaches the very same state, so a footprint computed then is exact). A budget on
-the ready-actor entries kept turns a scenario too large for exhaustive search into
-``SearchTooLarge`` (one line for the user) instead of exhausting memory.
+(a replay reaches the very same state, so a footprint computed then is exact). Footprints are
+interned: the search keeps one object per distinct footprint, which the nodes share (a long
+schedule repeats a few hundred footprints). A budget on the ready-actor entries kept turns a
+scenario too large for exhaustive search into ``SearchTooLarge`` (one line for the user)
+instead of exhausting memory. Between schedules the driver drops the finished run, whose world
+only reference cycles keep alive, and collects such garbage once the finished runs add up to
+``COLLECT_AFTER_STEPS`` steps: a long run's world is gone before the next run builds its own,
+and short runs' worlds never add up to more than that many steps (``search``).
 
 Sleep sets: after the subtree of choice ``a`` at a node is explored, ``a`` is put to sleep in
 a sibling's subtree and stays asleep until a step that does not commute with it runs
@@ -43,6 +48,7 @@ scenarios. Without a bound (``preemption_bound=None``) the classic rule applies 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +63,10 @@ if TYPE_CHECKING:
 # tuple, plus its node): about 200 MB at the limit.
 MAX_STACK_ENTRIES = 20_000_000
 _AWAKE: dict[int, Footprint] = {}  # the empty sleep set, shared (never mutated)
+# Steps of finished runs after which the driver collects garbage before the next run: a run's
+# world is freed only by the cycle collector, and a full collection costs a fraction of a
+# run of this length, while the garbage it leaves alive stays bounded by it.
+COLLECT_AFTER_STEPS = 50_000
 
 
 class Nondeterminism(RuntimeError):
@@ -70,7 +80,7 @@ class SearchTooLarge(RuntimeError):
 class Node:
     """One choice point of the current schedule."""
 
-    __slots__ = ("enabled", "current", "preemptions", "sleep", "chosen", "done", "footprints", "crash")
+    __slots__ = ("enabled", "current", "preemptions", "sleep", "chosen", "done", "fp", "done_fps", "crash")
 
     def __init__(
         self,
@@ -87,7 +97,9 @@ class Node:
         self.sleep = sleep  # asleep here: id -> footprint when put to sleep
         self.chosen = -1
         self.done: tuple[int, ...] = ()  # choices whose subtree is explored
-        self.footprints: dict[int, Footprint] | None = None  # of chosen and done, when POR is on
+        # POR: the footprint of ``chosen`` (once taken) and those of ``done``, in its order
+        self.fp: Footprint | None = None
+        self.done_fps: tuple[Footprint | None, ...] = ()
 
     def cost(self, actor: int) -> int:
         return 1 if self.current is not None and actor != self.current else 0
@@ -113,6 +125,7 @@ class DFS(Strategy):
         self.entries = 0  # ready-actor entries held by the stack's distinct tuples
         self.pruned = False  # the run stopped early: every allowed choice was asleep
         self.sleep_blocked = 0
+        self.interned: dict[Footprint, Footprint] = {}  # one object per distinct footprint (shared by the search)
 
     def params(self) -> dict:
         return {
@@ -191,45 +204,40 @@ class DFS(Strategy):
 
     def _take(self, node: Node, enabled: Sequence[Actor]) -> int:
         index = node.enabled.index(node.chosen)
-        if self.por:
-            fps = node.footprints
-            if fps is None:
-                fps = node.footprints = {}
-            if node.chosen not in fps:  # first time this choice is taken: the state is the node's
-                actor = enabled[index]
-                world = self.world
-                if self.crash_budget > world.crashes and world.crash_options(actor):
-                    fp: Footprint = (NONE, EVERYTHING)  # the step may still be a crash: it commutes with nothing
-                else:
-                    assert actor.op is not None  # an enabled actor has a pending op
-                    fp = footprint(actor.op, self._ctx)
-                fps[node.chosen] = fp
+        if self.por and node.fp is None:  # first time this choice is taken: the state is the node's
+            actor = enabled[index]
+            world = self.world
+            if self.crash_budget > world.crashes and world.crash_options(actor):
+                fp: Footprint = (NONE, EVERYTHING)  # the step may still be a crash: it commutes with nothing
+            else:
+                assert actor.op is not None  # an enabled actor has a pending op
+                fp = footprint(actor.op, self._ctx)
+            node.fp = self.interned.setdefault(fp, fp)
         return index
 
     def _child_sleep(self, parent: Node) -> dict[int, Footprint]:
         if parent.crash:  # no crash: nothing happened; a crash commutes with nothing
             return parent.sleep if parent.chosen == 0 else _AWAKE
-        fps = parent.footprints
-        assert fps is not None
         chosen = parent.chosen
-        chosen_fp = fps[chosen]
+        chosen_fp = parent.fp
+        assert chosen_fp is not None
         bounded = self.preemption_bound is not None
         out: dict[int, Footprint] | None = None
         for aid, fp in parent.sleep.items():
             if aid != chosen and not dependent(fp, chosen_fp):
                 out = out if out is not None else {}
                 out[aid] = fp
-        for aid in parent.done:
+        for aid, done_fp in zip(parent.done, parent.done_fps, strict=True):
             if aid == chosen:
                 continue
             # Under a bound, only a free choice explored before a preempting sibling may sleep
             # (see the module docstring).
             if bounded and not (parent.cost(aid) == 0 and parent.cost(chosen) == 1):
                 continue
-            fp = fps[aid]
-            if not dependent(fp, chosen_fp):
+            assert done_fp is not None
+            if not dependent(done_fp, chosen_fp):
                 out = out if out is not None else {}
-                out[aid] = fp
+                out[aid] = done_fp
         return out if out is not None else _AWAKE
 
     def allowed(self, node: Node, actor: int) -> bool:
@@ -294,12 +302,15 @@ def search(
     out = SearchResult()
     stack: list[Node] = []
     entries = 0
+    interned: dict[Footprint, Footprint] = {}
+    steps_run = 0  # steps of the runs finished since the last collection
     while True:
         if out.schedules >= max_schedules:
             return out  # cut short
         sched = DFS(preemption_bound, max_schedules, por, crashes)
         sched.stack = stack
         sched.entries = entries
+        sched.interned = interned
         result = run(sched)
         stack = sched.stack
         entries = sched.entries
@@ -322,6 +333,9 @@ def search(
         while stack:
             node = stack[-1]
             node.done = (*node.done, node.chosen)
+            if por:
+                node.done_fps = (*node.done_fps, node.fp)
+                node.fp = None
             nxt = next(
                 (a for a in node.enabled if a not in node.done and not sched.skipped(node, a) and sched.allowed(node, a)), None
             )
@@ -340,6 +354,14 @@ def search(
         if not stack:
             out.complete = True
             return out
+        # The finished run's world (stores, records, choice log) is garbage now, but held by
+        # reference cycles until the cycle collector runs: left to the automatic collector, it
+        # lived on next to the next run's world (issue 14). Collect once enough steps have run.
+        steps_run += sched.depth
+        del sched
+        if steps_run >= COLLECT_AFTER_STEPS:
+            steps_run = 0
+            gc.collect()
 
 
 def _entries(stack: list[Node]) -> int:
