@@ -69,18 +69,26 @@ def run_one(
     record: bool = False,
     choices: list | None = None,
     strict: bool = True,
+    trace: bool = False,
 ) -> RunResult:
-    """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``)."""
+    """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``).
+    ``record`` keeps the choice sequence and the trace; ``trace`` the trace alone."""
     if choices is not None:
         return execute(config, make_scheduler("replay"), ChoiceSource(seed, config.timing, prefix=choices, strict=strict))
     sched = make_scheduler(strategy, params)
-    return execute(config, sched, ChoiceSource(seed, config.timing, timed=sched.timed, record=record))
+    return execute(config, sched, ChoiceSource(seed, config.timing, timed=sched.timed, record=record), trace)
 
 
-def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource) -> RunResult:
+def sweep_run(config: RunConfig, seed: int, strategy: str = "random", params: dict | None = None) -> RunResult:
+    """One seed of a counting sweep (``sweep``, ``--jobs``, ``--cluster``): lean, except that
+    every ``TRACE_EVERY``-th seed keeps its trace for the sweep's reads-from coverage."""
+    return run_one(config, seed, strategy, params, trace=traced(seed))
+
+
+def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource, trace: bool = False) -> RunResult:
     """The one driver: one run of ``config`` under ``strategy``, every choice from ``source``.
     Sweeps, replay, search and shrinking all come through here."""
-    output = World(config, strategy, source).run()
+    output = World(config, strategy, source, trace).run()
     verdict = verdict_of(output)
     return RunResult(source.seed, output, verdict, digest_of(output, verdict))
 
@@ -395,7 +403,7 @@ def sweep(
 ) -> Summary:
     summary = Summary(config.scenario, config.guards.name, runs, seed, config.deployment, config.faults, strategy)
     for s in range(seed, seed + runs):
-        summary.add(run_one(config, s, strategy, params, record=traced(s)))
+        summary.add(sweep_run(config, s, strategy, params))
         if progress is not None:
             progress(1)
     return summary

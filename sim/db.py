@@ -95,7 +95,12 @@ class SimDB:
         # after this writer's read. Cheap: a few writes per run.
         self.workflow_reads: dict[tuple[int, int], WorkflowRow] = {}
         self.lost_writes: list[LostWrite] = []
-        self.handlers = dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
+
+    @property
+    def handlers(self) -> dict[type, Callable[[int, Any], object]]:
+        """Op type -> this store's method for it (built on each call: a stored table of
+        bound methods would make every store a reference cycle)."""
+        return dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
     def _put_execution(self, session: int, row: ExecRow) -> None:

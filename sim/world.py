@@ -114,10 +114,13 @@ class RunOutput:
     schedule: list[int]  # actor id of every step, in order
     decisions: list[Decide] = field(default_factory=list)  # guard checks the models reported, in order
     faults_reached: dict[str, int] = field(default_factory=dict)  # fault point -> times checked
+    traced: bool = False  # ``records`` holds every step (a recorded, replayed or traced run)
 
 
 class World:
-    def __init__(self, config: RunConfig, strategy: Strategy, source: ChoiceSource) -> None:
+    def __init__(self, config: RunConfig, strategy: Strategy, source: ChoiceSource, trace: bool = False) -> None:
+        """``trace``: keep a record of every step even when ``source`` records no choices
+        (a sweep's sampled coverage runs need the steps, not the choice sequence)."""
         self.config = config
         self.env = simpy.Environment()
         self.strategy = strategy
@@ -134,8 +137,8 @@ class World:
         self.completions_published: list[int] = []
         self.schedule: list[int] = []  # actor id of every step, in order (the run's interleaving)
         self._controlled = strategy.controls_order
-        self._trace = source.log is not None  # trace records only for recorded runs
-        self._note = not self._controlled and self._trace  # record time-order picks
+        self._trace = trace or source.log is not None  # trace records only for traced or recorded runs
+        self._note = not self._controlled and source.log is not None  # record time-order picks
         self._track = self._controlled or self._note
         # draws straight from the samplers when nothing is tracked, recorded or replayed
         self._direct = None if self._track else source.direct_draws()
@@ -319,6 +322,7 @@ class World:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
         w = next(iter(self.db.workflows), 0)
+        self._release()
         return RunOutput(
             self.config,
             self.source.seed,
@@ -335,7 +339,26 @@ class World:
             self.schedule,
             self.decisions,
             dict(self.faults.reached) if self.faults else {},
+            self._trace,
         )
+
+    def _release(self) -> None:
+        """Break the run's reference cycles (actor processes waiting forever on parks,
+        bound handlers, the broker's wake-up hook) so its objects are freed as soon as the
+        caller drops them, not by the cyclic collector: a sweep allocates fast, and freeing
+        by reference count keeps the collector's passes rare and the memory hot."""
+        for actor in self.actors.values():
+            process = actor.process
+            if process is not None and process.is_alive:
+                target = process.target
+                if target.callbacks is not None:
+                    target.callbacks.clear()
+                actor.process = None
+            actor.park = actor.permit = actor.marker = None
+            actor.respawn = None
+        self._handlers = {}
+        self.strategy.detach()
+        self.broker._wake = _no_wake
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
         """Under a controlling strategy: ask it which pending op completes next, move the
@@ -603,6 +626,10 @@ class World:
 
 
 _BLOCKED = object()
+
+
+def _no_wake(actor_id: int, delivery: Delivery) -> None:
+    raise RuntimeError("the run has ended")
 
 
 def _no_crash() -> int:
