@@ -98,12 +98,20 @@ def test_a_finished_run_leaves_no_reference_cycle_to_collect(config, strategy):
     assert kept == []
 
 
-@pytest.mark.parametrize("guards", ["none", "serialized"])
-def test_a_traced_sweep_run_records_the_same_steps_as_a_recorded_run(config, guards):
-    cfg = config(guards)
-    for seed in (10, 20):
+@pytest.mark.parametrize("guards", ["none", "layer1", "both", "serialized"])
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_the_lean_loop_and_the_recording_loop_make_the_same_runs(config, guards, replicas):
+    """A sweep's lean run (``World._live_lean``), a traced run and a recorded run (both
+    ``World._live``) of one seed: same schedule, clock and verdict (the digest), and the
+    traced run records the same steps as the recorded one."""
+    from racesim.sim.config import Deployment
+
+    cfg = config(guards, deployment=Deployment(replicas=replicas, workers=2))
+    for seed in (10, 20, 30):
         traced = run_one(cfg, seed, trace=True)
         recorded = run_one(cfg, seed, record=True)
         assert traced.output.traced and traced.output.choices is None
         assert traced.output.records == recorded.output.records and traced.output.records
-        assert traced.digest == recorded.digest == run_one(cfg, seed).digest
+        lean = run_one(cfg, seed)
+        assert traced.digest == recorded.digest == lean.digest
+        assert traced.output.decisions == lean.output.decisions  # the guard checks coverage counts
