@@ -38,6 +38,7 @@ def sequential_run(scenario, guards: Guards) -> int:
     """Drive the ported models round-robin on plain stores; returns ops executed."""
     dep = scenario.deployment
     db = SimDB(tuple(range(1, dep.workers + 1)))
+    handlers = db.handlers
     queues: dict[str, deque] = {}
     unacked: dict[int, tuple[str, object]] = {}
     tag = 0
@@ -92,7 +93,7 @@ def sequential_run(scenario, guards: Guards) -> int:
                 elif kind is ops.AdvisoryLock or kind is ops.AdvisoryUnlock:
                     results[i] = None  # sequential: never contended
                 else:
-                    results[i] = db.handlers[kind](0, op)
+                    results[i] = handlers[kind](0, op)
                 progress = True
     del unacked
     return count

@@ -3,8 +3,11 @@ driver and bare simpy events, per guard set, in one process and one run of this 
 
     python benchmarks/kernel_bench.py [--runs 200] [--rounds 5]
 
-- lean: ``run_one(config, seed)`` as sweeps run it (no trace records, run digest over
-  the schedule and verdict);
+- sweep: ``engine.runner.sweep`` per run, the counting sweep as ``racesim run`` makes it
+  (lean runs, every ``TRACE_EVERY``-th seed traced for coverage, each run's verdict, digest
+  and coverage added to the summary): the figure the issue 14 target is about;
+- lean: ``run_one(config, seed)`` alone (no trace records, run digest over the schedule
+  and verdict);
 - traced: ``run_one(config, seed, record=True)`` (trace records and the choice sequence,
   as ``--trace``/``--html``/``--save-failing`` regenerate a failing seed);
 - sequential: ``bench_throughput.sequential_run``, the same models on plain stores with no
@@ -21,12 +24,13 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_throughput import sequential_run, simpy_rate  # noqa: E402
-from racesim.engine.runner import config_for, run_one  # noqa: E402
+from racesim.engine.runner import config_for, run_one, sweep  # noqa: E402
 from racesim.models.guards import Guards  # noqa: E402
 from racesim.scenarios.loader import load  # noqa: E402
 
@@ -37,6 +41,13 @@ def _us_per_run(fn, n: int) -> float:
     return (time.process_time() - t) / n * 1e6
 
 
+def _each(run, config, base: int, n: int) -> None:
+    """Runs seeds ``base ..``, dropping each result as a sweep does (a list of results
+    would keep every run's world alive and tax the cyclic collector)."""
+    for s in range(base, base + n):
+        run(config, s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
@@ -44,26 +55,30 @@ def main() -> None:
     args = parser.parse_args()
     scenario = load("with-items-fanin")
     print(f"median of {args.rounds} rounds of {args.runs} runs, seed scenario, random timing; us per run")
-    cols = f"{'steps':>6} {'lean':>7} {'traced':>7} {'seq':>7} {'lean/seq':>9} {'traced/seq':>11} {'simpy us/event':>15}"
+    cols = (
+        f"{'steps':>6} {'sweep':>7} {'lean':>7} {'traced':>7} {'seq':>7} {'sweep/seq':>10} {'lean/seq':>9} "
+        f"{'traced/seq':>11} {'simpy us/event':>15}"
+    )
     print(f"{'guards':<12} {cols}")
     for name in ("none", "layer1", "layer2", "both", "serialized"):
         guards = Guards.parse(name)
         config = config_for(scenario, guards)
         steps = sum(run_one(config, s).output.steps for s in range(1, args.runs + 1)) / args.runs
-        lean, traced, seq, ev = [], [], [], []
+        swept, lean, traced, seq, ev = [], [], [], [], []
         for r in range(args.rounds):
             base = 1 + r * args.runs
             ev.append(1e6 / simpy_rate(50_000))
-            lean.append(_us_per_run(lambda n, b=base, c=config: [run_one(c, s) for s in range(b, b + n)], args.runs))
-            traced.append(
-                _us_per_run(lambda n, b=base, c=config: [run_one(c, s, record=True) for s in range(b, b + n)], args.runs)
-            )
+            swept.append(_us_per_run(lambda n, b=base, c=config: sweep(c, b, n), args.runs))
+            lean.append(_us_per_run(lambda n, b=base, c=config: _each(run_one, c, b, n), args.runs))
+            traced.append(_us_per_run(lambda n, b=base, c=config: _each(partial(run_one, record=True), c, b, n), args.runs))
             seq.append(_us_per_run(lambda n, g=guards: [sequential_run(scenario, g) for _ in range(n)], args.runs))
+        ratio_sweep = statistics.median(a / b for a, b in zip(swept, seq, strict=True))
         ratio_lean = statistics.median(a / b for a, b in zip(lean, seq, strict=True))
         ratio_traced = statistics.median(a / b for a, b in zip(traced, seq, strict=True))
         print(
-            f"{name:<12} {steps:>6.0f} {statistics.median(lean):>7.0f} {statistics.median(traced):>7.0f} "
-            f"{statistics.median(seq):>7.0f} {ratio_lean:>8.2f}x {ratio_traced:>10.2f}x {statistics.median(ev):>15.2f}"
+            f"{name:<12} {steps:>6.0f} {statistics.median(swept):>7.0f} {statistics.median(lean):>7.0f} "
+            f"{statistics.median(traced):>7.0f} {statistics.median(seq):>7.0f} {ratio_sweep:>9.2f}x {ratio_lean:>8.2f}x "
+            f"{ratio_traced:>10.2f}x {statistics.median(ev):>15.2f}"
         )
 
 

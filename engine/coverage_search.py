@@ -1,7 +1,7 @@
 """Coverage-guided search (``explore --strategy coverage``), as fuzzers do it.
 
-A corpus of choice sequences starts empty. Each run either starts fresh (a seeded random
-timing run, recorded) or mutates a corpus entry: a few scheduling picks get another
+A corpus of choice sequences starts empty. Each run either starts fresh (a random-timing
+run of the next seed, ``seed``, ``seed + 1``, ..., recorded) or mutates a corpus entry: a few scheduling picks get another
 enabled actor or a few coins (fault strikes) flip, then the sequence is replayed leniently (``sim.choices.ChoiceSource``; a
 pick that no longer fits is clipped, past the end the run goes on without preemption). A
 run whose coverage (``sim.coverage``: reads-from pairs and guard outcomes) holds something
@@ -28,6 +28,7 @@ class CoverageSearch:
     runs: int  # runs made
     failing: RunResult | None  # the first failing run
     failing_at: int | None  # its 1-based run number
+    failing_fresh: bool  # the failing run was a fresh one: its seed alone reproduces it
     corpus: int  # sequences kept
     coverage: coverage.SweepCoverage
 
@@ -54,27 +55,34 @@ def search(
     max_runs: int,
     is_failing: Callable[[RunResult], bool],
     stop_at_first: bool = True,
-    on_run: Callable[[RunResult], None] | None = None,
+    on_run: Callable[[RunResult, bool], None] | None = None,
 ) -> CoverageSearch:
+    """``on_run(result, fresh)`` after each run; ``fresh``: a seeded random-timing run, which
+    ``racesim run --seed`` reproduces; else a mutated schedule, which only its recorded
+    choice sequence (a saved schedule file) reproduces."""
     rng = random.Random(f"coverage:{seed}")
     cov = coverage.SweepCoverage()
     corpus: list[list[list]] = []
     failing: RunResult | None = None
     failing_at: int | None = None
+    failing_fresh = False
+    next_seed = seed  # fresh runs take seed, seed + 1, ...: the seeds a random sweep would run
     runs = 0
     for runs in range(1, max_runs + 1):
-        if not corpus or rng.random() < FRESH:
-            r = run_one(config, rng.randrange(2**31), record=True)
+        fresh = not corpus or rng.random() < FRESH
+        if fresh:
+            r = run_one(config, next_seed, record=True)
+            next_seed += 1
         else:
             r = run_one(config, seed, choices=mutate(rng.choice(corpus), rng), strict=False)
         if on_run is not None:
-            on_run(r)
+            on_run(r, fresh)
         rc = coverage.of_output(r.output)
         if cov.new_in(rc) > 0 and r.output.choices is not None:
             corpus.append(r.output.choices)
         cov.add(rc)
         if failing is None and is_failing(r):
-            failing, failing_at = r, runs
+            failing, failing_at, failing_fresh = r, runs, fresh
             if stop_at_first:
                 break
-    return CoverageSearch(runs, failing, failing_at, len(corpus), cov)
+    return CoverageSearch(runs, failing, failing_at, failing_fresh, len(corpus), cov)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from racesim.engine.runner import RunResult, Summary, run_one, sweep
+from racesim.engine.runner import RunResult, Summary, sweep, sweep_run
 from racesim.sim import coverage
 from racesim.sim.checkers import Verdict
 from racesim.sim.config import RunConfig
@@ -65,7 +65,7 @@ def _run_chunk(config: RunConfig, start: int, count: int, strategy: str, params:
     """Worker side: seeds ``start .. start + count - 1``, exactly as ``sweep`` runs them."""
     out: list[Compact] = []
     for s in range(start, start + count):
-        r = run_one(config, s, strategy, params, record=coverage.traced(s))
+        r = sweep_run(config, s, strategy, params)
         out.append((r.seed, r.digest, r.output.steps, r.verdict, coverage.of_output(r.output)))
     return out
 

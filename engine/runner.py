@@ -69,18 +69,26 @@ def run_one(
     record: bool = False,
     choices: list | None = None,
     strict: bool = True,
+    trace: bool = False,
 ) -> RunResult:
-    """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``)."""
+    """One run. ``choices`` replays a recorded sequence (strategy is then ``replay``).
+    ``record`` keeps the choice sequence and the trace; ``trace`` the trace alone."""
     if choices is not None:
         return execute(config, make_scheduler("replay"), ChoiceSource(seed, config.timing, prefix=choices, strict=strict))
     sched = make_scheduler(strategy, params)
-    return execute(config, sched, ChoiceSource(seed, config.timing, timed=sched.timed, record=record))
+    return execute(config, sched, ChoiceSource(seed, config.timing, timed=sched.timed, record=record), trace)
 
 
-def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource) -> RunResult:
+def sweep_run(config: RunConfig, seed: int, strategy: str = "random", params: dict | None = None) -> RunResult:
+    """One seed of a counting sweep (``sweep``, ``--jobs``, ``--cluster``): lean, except that
+    every ``TRACE_EVERY``-th seed keeps its trace for the sweep's reads-from coverage."""
+    return run_one(config, seed, strategy, params, trace=traced(seed))
+
+
+def execute(config: RunConfig, strategy: Strategy, source: ChoiceSource, trace: bool = False) -> RunResult:
     """The one driver: one run of ``config`` under ``strategy``, every choice from ``source``.
     Sweeps, replay, search and shrinking all come through here."""
-    output = World(config, strategy, source).run()
+    output = World(config, strategy, source, trace).run()
     verdict = verdict_of(output)
     return RunResult(source.seed, output, verdict, digest_of(output, verdict))
 
@@ -177,7 +185,9 @@ class FindingTally:
     def verdict(self) -> str:
         return TRUE if self.runs else UNKNOWN if self.unknown_runs else FALSE
 
-    def add(self, seed: int, f: Found, tasks: Iterable[str]) -> None:
+    def add(self, seed: int | None, f: Found, tasks: Iterable[str]) -> None:
+        """``seed``: the seed that reproduces the run, or None when none does (a mutated
+        schedule of a coverage search): it is counted but never named."""
         for task in tasks:
             if task not in self.by_task:
                 self.by_task[task] = TaskTally()
@@ -192,7 +202,7 @@ class FindingTally:
             return
         self.runs += 1
         self.occurrences += f.count
-        if len(self.seeds) < SEED_CAP:
+        if seed is not None and len(self.seeds) < SEED_CAP:
             self.seeds.append(seed)
         for task, n in f.by_task.items():
             t = self.by_task.get(task)
@@ -200,7 +210,7 @@ class FindingTally:
                 t = self.by_task[task] = TaskTally()
             t.occurrences += n
             t.runs += 1
-            if len(t.seeds) < SEED_CAP:
+            if seed is not None and len(t.seeds) < SEED_CAP:
                 t.seeds.append(seed)
 
 
@@ -236,11 +246,14 @@ class Summary:
         """A run known only by its verdict (a live run): no trace, so no digest."""
         self.add(RunResult(seed, _Steps(steps), verdict, digest))  # type: ignore[arg-type]
 
-    def add(self, r: RunResult) -> None:
+    def add(self, r: RunResult, seeded: bool = True) -> None:
+        """``seeded`` False: ``r.seed`` does not reproduce the run (a coverage search's
+        mutated schedule), so the run is counted but its seed is never reported."""
         v = r.verdict
         tasks = v.by_task.keys()
+        seed = r.seed if seeded else None
         for name, tally in self.findings.items():
-            tally.add(r.seed, v.results[name], tasks if BY_NAME[name].per == "task" else ())
+            tally.add(seed, v.results[name], tasks if BY_NAME[name].per == "task" else ())
         if r.digest:  # a live run has no trace to digest and no coverage to count
             self.digest_chain = sweep_step(self.digest_chain, r.digest)
             run_coverage = getattr(r.output, "run_coverage", None)  # a worker's compact record carries it
@@ -248,8 +261,8 @@ class Summary:
         self.events += r.output.steps
         if v.duplicate_dispatches:
             self.runs_with_duplicates += 1
-            if len(self.failing_seeds) < 100:
-                self.failing_seeds.append(r.seed)
+            if seed is not None and len(self.failing_seeds) < 100:
+                self.failing_seeds.append(seed)
         self.duplicate_dispatches += v.duplicate_dispatches
         self.missed_dispatches += v.missed_dispatches
         self.stuck_workflows += v.stuck_workflows
@@ -262,8 +275,8 @@ class Summary:
             ("lost_updates", v.lost_updates),
             ("wrong_outcomes", v.wrong_outcomes),
         ):
-            if value:
-                self.first_seed.setdefault(finding, r.seed)
+            if value and seed is not None:
+                self.first_seed.setdefault(finding, seed)
         for reason in v.stuck_reasons:
             kind = _EXECUTION_PREFIX.sub("", reason).split(":")[0]
             self.stuck_reasons[kind] = self.stuck_reasons.get(kind, 0) + 1
@@ -275,7 +288,7 @@ class Summary:
             if stats.duplicate_dispatches:
                 ts.runs_with_duplicates += 1
                 if ts.first_failing_seed is None:
-                    ts.first_failing_seed = r.seed
+                    ts.first_failing_seed = seed
             hist = self.dispatch_histogram.setdefault(task, {})
             hist[stats.max_dispatches] = hist.get(stats.max_dispatches, 0) + 1
 
@@ -395,7 +408,7 @@ def sweep(
 ) -> Summary:
     summary = Summary(config.scenario, config.guards.name, runs, seed, config.deployment, config.faults, strategy)
     for s in range(seed, seed + runs):
-        summary.add(run_one(config, s, strategy, params, record=traced(s)))
+        summary.add(sweep_run(config, s, strategy, params))
         if progress is not None:
             progress(1)
     return summary

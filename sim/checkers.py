@@ -140,6 +140,7 @@ def check(
         return True, all(r.status == COMPLETED for r in rows)
 
     expected: list[str] = []
+    via: dict[str, str] = {}  # task -> the first finished task whose transition called for it
     queue = list(graph.entry_points)
     while queue:
         name = queue.pop(0)
@@ -158,6 +159,7 @@ def check(
                     met = sum(1 for p in node.inbound if ended(p) == (True, True))
                     if met < node.join:
                         continue
+                via.setdefault(target, name)
                 queue.append(target)
 
     dispatched_keys = set(counts)
@@ -171,7 +173,8 @@ def check(
                 v.missed.append(_label(name, index))
     v.missed_dispatches = len(v.missed)
     for label in v.missed:
-        found["missed_dispatch"].add(label.split("[")[0], f"{label} never handed to a worker")
+        name = label.split("[")[0]
+        found["missed_dispatch"].add(name, f"{label} never handed to a worker{_ended_without(name, via, rows_of, workflow)}")
     v.unexpected = sorted({task for task, _ in counts if task not in expected})
 
     # -- stuck: not terminal at quiescence, and why -------------------------------------------
@@ -285,6 +288,16 @@ def check(
             found[by].consequences.append(f"wrong outcome: {what}")
     v.wrong_outcomes = 1 if outcome.count else 0
     return v
+
+
+def _ended_without(name: str, via: dict[str, str], rows_of: dict[str, list[ExecRow]], workflow: WorkflowRow) -> str:
+    """The early-completion case, stated only from what the final state proves: the task
+    that called for ``name`` finished, no row of ``name`` was ever created, and the workflow
+    still ended (docs/model.md, "Where interleavings matter")."""
+    pred = via.get(name)
+    if pred is None or name in rows_of or workflow.status not in WORKFLOW_TERMINAL:
+        return ""
+    return f": {pred} finished, yet no row of {name} was ever created and the workflow ended {workflow.status}"
 
 
 def _dup_words(finding: str) -> str:

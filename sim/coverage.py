@@ -85,7 +85,7 @@ def of_output(output) -> RunCoverage:
     armed = {name: 0 for name, p in output.config.faults.probabilities if p > 0}
     reached = armed | getattr(output, "faults_reached", {})
     faults = tuple((name, reached.get(name, 0), fired.get(name, 0)) for name in sorted(set(reached) | set(fired)))
-    traced = output.choices is not None  # a recorded (or replayed) run has its whole trace
+    traced = getattr(output, "traced", output.choices is not None)  # its whole trace is recorded
     return RunCoverage(
         tuple((s, g, r, d) for (s, g), (r, d) in counts.items()),
         faults,

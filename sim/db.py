@@ -18,7 +18,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
@@ -72,8 +72,26 @@ class TaskRows:
 _NO_ROWS = TaskRows()
 
 
+class Clock(Protocol):
+    """Where the store reads the time of the op it executes (a simpy Environment)."""
+
+    @property
+    def now(self) -> float: ...
+
+
+class ManualClock:
+    """A clock set by hand, for a store driven outside the simulator."""
+
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+
 class SimDB:
-    def __init__(self, worker_ids: tuple[int, ...]) -> None:
+    def __init__(self, worker_ids: tuple[int, ...], clock: Clock | None = None) -> None:
+        """``clock``: read at each op that stamps or ages a row (the world passes simpy's
+        environment, so no step has to copy the time into the store)."""
         self.worker_heartbeat: dict[int, float] = {}  # last beat of a worker that stopped beating
         self.executions: dict[int, ExecRow] = {}
         self.tasks: dict[tuple[int, str], TaskRows] = {}  # (W, task) -> its rows
@@ -86,7 +104,7 @@ class SimDB:
         self.worker_ids = worker_ids
         self.next_execution_id = 1
         self.next_workflow_id = 1
-        self.now = 0.0
+        self.clock: Clock = clock if clock is not None else ManualClock()
         self._undo: dict[int, list[tuple[str, Any, Any]]] = {}  # session -> undo log
         self.lock_holder: dict[int, int] = {}  # advisory key -> session
         self.lock_waiters: dict[int, deque[int]] = {}
@@ -95,7 +113,23 @@ class SimDB:
         # after this writer's read. Cheap: a few writes per run.
         self.workflow_reads: dict[tuple[int, int], WorkflowRow] = {}
         self.lost_writes: list[LostWrite] = []
-        self.handlers = dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
+
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    @now.setter
+    def now(self, value: float) -> None:
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("this store reads the simulator's clock; it cannot be set")
+        clock.now = value
+
+    @property
+    def handlers(self) -> dict[type, Callable[[int, Any], object]]:
+        """Op type -> this store's method for it (built on each call: a stored table of
+        bound methods would make every store a reference cycle)."""
+        return dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
     def _put_execution(self, session: int, row: ExecRow) -> None:

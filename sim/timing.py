@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from math import log
 
 # Channels an op can travel on (``Op.channel``) and the scenario key that times each.
@@ -87,9 +88,19 @@ class TimingModel:
 
     def samplers(self, rng: random.Random) -> dict[str, Callable[[], float]]:
         """channel -> draw function, all sharing ``rng``."""
-        by_key = self.by_key()
-        return {channel: by_key[key].sampler(rng) for channel, key in CHANNEL_KEYS.items()}
+        return {channel: dist.sampler(rng) for channel, dist in _channels(self)}
 
     def means(self) -> dict[str, float]:
-        by_key = self.by_key()
-        return {channel: by_key[key].mean for channel, key in CHANNEL_KEYS.items()}
+        """channel -> mean latency (a shared table: read it, do not change it)."""
+        return _means(self)
+
+
+@lru_cache(maxsize=256)  # every run of a sweep asks again; a timing model is immutable
+def _channels(timing: TimingModel) -> tuple[tuple[str, Distribution], ...]:
+    by_key = timing.by_key()
+    return tuple((channel, by_key[key]) for channel, key in CHANNEL_KEYS.items())
+
+
+@lru_cache(maxsize=256)
+def _means(timing: TimingModel) -> dict[str, float]:
+    return {channel: dist.mean for channel, dist in _channels(timing)}

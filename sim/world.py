@@ -114,17 +114,20 @@ class RunOutput:
     schedule: list[int]  # actor id of every step, in order
     decisions: list[Decide] = field(default_factory=list)  # guard checks the models reported, in order
     faults_reached: dict[str, int] = field(default_factory=dict)  # fault point -> times checked
+    traced: bool = False  # ``records`` holds every step (a recorded, replayed or traced run)
 
 
 class World:
-    def __init__(self, config: RunConfig, strategy: Strategy, source: ChoiceSource) -> None:
+    def __init__(self, config: RunConfig, strategy: Strategy, source: ChoiceSource, trace: bool = False) -> None:
+        """``trace``: keep a record of every step even when ``source`` records no choices
+        (a sweep's sampled coverage runs need the steps, not the choice sequence)."""
         self.config = config
         self.env = simpy.Environment()
         self.strategy = strategy
         self.scheduler = strategy  # the name the strategies' older code reads
         self.source = source
         dep = config.deployment
-        self.db = SimDB(tuple(range(1, dep.workers + 1)))
+        self.db = SimDB(tuple(range(1, dep.workers + 1)), clock=self.env)
         self.broker = SimBroker(self._wake)
         self.records: list[Record] = []
         self.actors: dict[int, Actor] = {}
@@ -134,8 +137,8 @@ class World:
         self.completions_published: list[int] = []
         self.schedule: list[int] = []  # actor id of every step, in order (the run's interleaving)
         self._controlled = strategy.controls_order
-        self._trace = source.log is not None  # trace records only for recorded runs
-        self._note = not self._controlled and self._trace  # record time-order picks
+        self._trace = trace or source.log is not None  # trace records only for traced or recorded runs
+        self._note = not self._controlled and source.log is not None  # record time-order picks
         self._track = self._controlled or self._note
         # draws straight from the samplers when nothing is tracked, recorded or replayed
         self._direct = None if self._track else source.direct_draws()
@@ -154,6 +157,8 @@ class World:
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         injector = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
         self.faults = injector if injector is not None and injector.by_step else None
+        # a sweep's run: nothing tracked or recorded, no crash point, no fault to strike
+        self._lean = self._direct is not None and not self._trace and not self._crash_points and self.faults is None
         self.decisions: list[Decide] = []  # guard decisions the models reported (coverage)
         self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
         # Every handler takes (actor id, op): the id is also the actor's DB session.
@@ -251,7 +256,8 @@ class World:
         except StopIteration:
             actor.alive = False
             return actor
-        actor.process = self.env.process(self._live(actor, self._issue(actor, op, delay)))
+        live = self._live_lean if self._lean else self._live
+        actor.process = self.env.process(live(actor, self._issue(actor, op, delay)))
         return actor
 
     # ---- pending ops ---------------------------------------------------------------------
@@ -319,6 +325,7 @@ class World:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
         w = next(iter(self.db.workflows), 0)
+        self._release()
         return RunOutput(
             self.config,
             self.source.seed,
@@ -335,7 +342,26 @@ class World:
             self.schedule,
             self.decisions,
             dict(self.faults.reached) if self.faults else {},
+            self._trace,
         )
+
+    def _release(self) -> None:
+        """Break the run's reference cycles (actor processes waiting forever on parks,
+        bound handlers, the broker's wake-up hook) so its objects are freed as soon as the
+        caller drops them, not by the cyclic collector: a sweep allocates fast, and freeing
+        by reference count keeps the collector's passes rare and the memory hot."""
+        for actor in self.actors.values():
+            process = actor.process
+            if process is not None and process.is_alive:
+                target = process.target
+                if target.callbacks is not None:
+                    target.callbacks.clear()
+                actor.process = None
+            actor.park = actor.permit = actor.marker = None
+            actor.respawn = None
+        self._handlers = {}
+        self.strategy.detach()
+        self.broker._wake = _no_wake
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
         """Under a controlling strategy: ask it which pending op completes next, move the
@@ -369,7 +395,6 @@ class World:
         """The simpy process of one actor: wait for the pending op's turn, execute it
         atomically, record it, and issue the model's next op."""
         env = self.env
-        db = self.db
         aid = actor.id
         gen = actor.gen
         handlers = self._handlers
@@ -404,7 +429,6 @@ class World:
                     del pending[aid]
                     self.current = actor
                 op: Any = actor.op
-                db.now = now
                 if crash_points:
                     crash = self._crash_point(actor)
                     if crash is not None:
@@ -463,6 +487,64 @@ class World:
                     wait = self._pend(actor, op.seconds if channel == "sleep" else self._latency(channel))
         except Interrupt:
             gen.close()  # crashed by another actor of its process (see _crash)
+
+    def _live_lean(self, actor: Actor, wait: Event) -> Generator[Event, object, None]:
+        """``_live`` for a sweep's run (``self._lean``): the same steps with the branches
+        for tracking, recording, crash points and faults taken out, since a sweep runs this
+        loop for nearly all of its time. ``tests/test_kernel.py`` checks that both loops
+        make the same runs."""
+        env = self.env
+        aid = actor.id
+        gen = actor.gen
+        handlers = self._handlers
+        scheduled = self.schedule.append
+        direct = self._direct
+        assert direct is not None
+        consumers = self.broker.consumers
+        blocked = _BLOCKED
+        consume_op = ops.Consume
+        decide_op = Decide
+        decided = self.decisions.append
+        timeout = Timeout
+        event = Event
+        while True:
+            moved = yield wait
+            if moved is not None:  # woken from a park: wait for the wake-up's latency
+                yield moved  # type: ignore[misc]
+            scheduled(aid)
+            try:
+                if actor.has_preset:
+                    result = actor.preset
+                    actor.has_preset = False
+                    actor.preset = None
+                    op = gen.send(result)
+                else:
+                    op = actor.op
+                    try:
+                        result = handlers[type(op)](aid, op)
+                    except StoreError as exc:
+                        op = gen.throw(exc)
+                    else:
+                        if result is blocked:  # parked; a lock hand-over wakes it
+                            wait = actor.park = event(env)
+                            continue
+                        op = gen.send(result)
+                while type(op) is decide_op:  # a guard decision: counted, no step (models/probe.py)
+                    decided(op)
+                    op = gen.send(None)
+            except StopIteration:
+                actor.alive = False
+                actor.op = None
+                return
+            actor.op = op
+            if type(op) is consume_op:
+                consumer = consumers[op.consumer]
+                if not consumer.buffer:
+                    consumer.waiters.append(aid)  # the broker's push wakes it
+                    wait = actor.park = event(env)
+                    continue
+            channel = op.channel
+            wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
 
     # ---- waking parked actors --------------------------------------------------------------
     def _wake(self, actor_id: int, delivery: Delivery) -> None:
@@ -603,6 +685,10 @@ class World:
 
 
 _BLOCKED = object()
+
+
+def _no_wake(actor_id: int, delivery: Delivery) -> None:
+    raise RuntimeError("the run has ended")
 
 
 def _no_crash() -> int:

@@ -51,3 +51,27 @@ def test_clean_run_has_no_findings():
     wf = WorkflowRow(1, 100, COMPLETED, ("items", "validate"))
     v = check(graph(), wf, children, [1, 2, 3], [1, 2, 3])
     assert v.findings() == []
+
+
+def test_an_early_completion_without_the_successor_says_so():
+    """The workflow ended while the task calling for validate had finished and no row of
+    validate exists: the missed dispatch names that, from the final state alone."""
+    children = [row(1, "items", 0), row(2, "items", 1)]
+    wf = WorkflowRow(1, 100, COMPLETED, ("items",))
+    v = check(graph(), wf, children, [1, 2], [1, 2])
+    [detail] = v.results["missed_dispatch"].details
+    assert detail == (
+        "validate never handed to a worker: items finished, yet no row of validate was ever created "
+        "and the workflow ended completed"
+    )
+
+
+def test_a_missed_dispatch_makes_no_early_completion_claim_the_state_does_not_prove():
+    # still running (stuck): the workflow did not end
+    children = [row(1, "items", 0), row(2, "items", 1)]
+    v = check(graph(), WorkflowRow(1, 100, "running"), children, [1, 2], [1])
+    assert v.results["missed_dispatch"].details == ["validate never handed to a worker"]
+    # a row of validate exists but never reached a worker: not "never created"
+    children.append(row(3, "validate", None, "requested"))
+    v = check(graph(), WorkflowRow(1, 100, COMPLETED, ("items",)), children, [1, 2], [1, 2])
+    assert v.results["missed_dispatch"].details == ["validate never handed to a worker"]

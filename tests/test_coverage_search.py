@@ -46,4 +46,27 @@ def test_explore_strategy_coverage():
     argv = ["explore", "with-items-fanin", "--strategy", "coverage", "--guards", "none", "--runs", "30"]
     r = CliRunner().invoke(cli, argv)
     assert r.exit_code == 0, r.output
-    assert "coverage: 30 runs, first failing run kept" in r.stdout
+    assert "coverage: 30 runs, first failing: run " in r.stdout
+
+
+def test_every_seed_a_coverage_search_reports_reproduces_a_failing_run(fanin):
+    """Fresh runs are named by the seed that reproduces them; mutated schedules are counted
+    but never named by a seed (no seed reproduces them)."""
+    from racesim.engine.runner import Summary
+
+    config = config_for(fanin, Guards.parse("none"))
+    summary = Summary("fanin", "none", 0, 1, config.deployment, config.faults, "coverage")
+    mutated_failing: list[int] = []
+
+    def on_run(r, fresh):
+        summary.add(r, seeded=fresh)
+        if not fresh and r.verdict.failing:
+            mutated_failing.append(r.seed)
+
+    result = coverage_search.search(config, 1, 40, lambda r: r.verdict.failing, stop_at_first=False, on_run=on_run)
+    assert mutated_failing, "the campaign should hold failing mutated runs (else this test shows nothing)"
+    reported = summary.failing((("duplicate_dispatch", None), ("item_rerun", None)))
+    assert reported
+    for seed in reported:
+        assert run_one(config, seed).verdict.failing, seed
+    assert result.failing is not None and result.failing_at is not None

@@ -71,3 +71,47 @@ def test_random_timing_replays_under_the_controller_bit_for_bit(config):
         original = run_one(cfg, seed, record=True)
         assert original.digest == run_one(cfg, seed).digest  # recording changes nothing
         assert run_one(cfg, seed, choices=original.output.choices).digest == original.digest
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct", "dfs"])
+def test_a_finished_run_leaves_no_reference_cycle_to_collect(config, strategy):
+    """A sweep drops each run as it goes: its world, actors and stores must be freed by
+    reference count, not left to the cyclic collector (which then runs often, over memory
+    that has gone cold)."""
+    import gc
+
+    from racesim.sim.db import SimDB
+    from racesim.sim.world import Actor, World
+
+    cfg = config("serialized")
+    run_one(cfg, 1, strategy)  # warm caches
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for seed in (2, 3, 4):
+            run_one(cfg, seed, strategy)
+        gc.collect()
+        kept = [type(o).__name__ for o in gc.garbage if isinstance(o, World | Actor | SimDB)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert kept == []
+
+
+@pytest.mark.parametrize("guards", ["none", "layer1", "both", "serialized"])
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_the_lean_loop_and_the_recording_loop_make_the_same_runs(config, guards, replicas):
+    """A sweep's lean run (``World._live_lean``), a traced run and a recorded run (both
+    ``World._live``) of one seed: same schedule, clock and verdict (the digest), and the
+    traced run records the same steps as the recorded one."""
+    from racesim.sim.config import Deployment
+
+    cfg = config(guards, deployment=Deployment(replicas=replicas, workers=2))
+    for seed in (10, 20, 30):
+        traced = run_one(cfg, seed, trace=True)
+        recorded = run_one(cfg, seed, record=True)
+        assert traced.output.traced and traced.output.choices is None
+        assert traced.output.records == recorded.output.records and traced.output.records
+        lean = run_one(cfg, seed)
+        assert traced.digest == recorded.digest == lean.digest
+        assert traced.output.decisions == lean.output.decisions  # the guard checks coverage counts

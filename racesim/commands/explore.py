@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -54,6 +55,9 @@ from racesim.sim.config import Faults, RunConfig
 from racesim.sim.findings import describe_fail_on, fails
 from racesim.sim.schedulers.dfs import SearchResult, SearchTooLarge
 from racesim.sim.shrink import ShrinkResult, deviations, finding_of, item_counts, with_item_counts
+
+if TYPE_CHECKING:
+    from racesim.engine import coverage_search
 
 MAX_SCHEDULES = 10_000_000
 
@@ -199,6 +203,8 @@ def explore(
     claim: dict[str, object] = {}
     first_failing: RunResult | None = None
     failing_seed = seed
+    failing_words: str | None = None  # how the first failing run is reproduced, when not by its seed
+    stem_tag = ""  # names a saved schedule when no seed names it
     if strategy == "dfs":
         if cluster is not None:
             raise InputError("--cluster: random and pct sweeps only (a dfs search runs in this process)")
@@ -246,14 +252,21 @@ def explore(
         summary = Summary(sc.name, g.name, 0, seed, dep, config.faults, strategy)
         with progress_bar(runs, f"{sc.name} [{g.name}] coverage") as advance:
 
-            def on_run(result: RunResult) -> None:
-                summary.add(result)
+            def on_run(result: RunResult, fresh: bool) -> None:
+                summary.add(result, seeded=fresh)
                 advance(1)
 
             found_by = coverage_search.search(config, seed, runs, fails, stop_at_first=False, on_run=on_run)
         summary.runs = found_by.runs
         first_failing = found_by.failing
         params = {"corpus": found_by.corpus, "first_failing_run": found_by.failing_at}
+        params["first_failing_reproduced_by"] = None
+        if first_failing is not None:
+            failing_seed = first_failing.seed
+            failing_words = _coverage_failing_words(found_by)
+            params["first_failing_reproduced_by"] = "seed" if found_by.failing_fresh else "schedule"
+            if not found_by.failing_fresh:
+                stem_tag = f"run{found_by.failing_at}"
         explored, complete = found_by.runs, False
     else:
         runs = sc.runs if runs is None else runs
@@ -288,7 +301,8 @@ def explore(
             output.ensure_directory(directory)
         except output.OutputError as exc:
             raise InputError(str(exc)) from None
-        stem = f"{sc.name}-{g.name}-{strategy}-seed{failing_seed}".replace("+", "_").replace("/", "_")
+        tag = stem_tag or f"seed{failing_seed}"
+        stem = f"{sc.name}-{g.name}-{strategy}-{tag}".replace("+", "_").replace("/", "_")
         path = directory / f"{stem}.json"
         found = schedule_of(ref, config, strategy, params, failing_seed, first_failing, chosen)
         wrote(write_output(path, schedule_file.save, found), "failing schedule")
@@ -326,7 +340,7 @@ def explore(
         if search_result is not None:
             out.print(claim_line)
         else:
-            out.print(_verdict_line(strategy, first_failing, explored))
+            out.print(_verdict_line(strategy, first_failing, explored, failing_words))
         if stop_at_first:
             if to_first is None:
                 out.print(f"stop-at-first: no run failing under {describe_fail_on(chosen)} in {summary.runs} runs")
@@ -378,9 +392,20 @@ def _describe(params: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
 
-def _verdict_line(strategy: str, failing: RunResult | None, explored: int) -> str:
-    found = "first failing run kept" if failing is not None else "no failing run"
+def _verdict_line(strategy: str, failing: RunResult | None, explored: int, words: str | None = None) -> str:
+    found = (words or "first failing run kept") if failing is not None else "no failing run"
     return f"{strategy}: {explored} runs, {found}"
+
+
+def _coverage_failing_words(found: coverage_search.CoverageSearch) -> str:
+    """Where a coverage search's first failing run came from, and what reproduces it."""
+    assert found.failing is not None
+    where = f"first failing: run {found.failing_at} of the campaign"
+    if found.failing_fresh:
+        return f"{where}, a random-timing run of seed {found.failing.seed} (that seed reproduces it)"
+    return (
+        f"{where}, a mutated schedule that no seed reproduces (--save-failing DIR writes its choice sequence for racesim replay)"
+    )
 
 
 def _shrink_json(s: ShrinkResult) -> dict:

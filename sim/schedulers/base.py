@@ -44,6 +44,11 @@ class Strategy(ABC):
         """The world this execution runs in (read-only for the strategy)."""
         self.world = world
 
+    def detach(self) -> None:
+        """The run has ended: drop the world (a finished run is freed as soon as its caller
+        drops it, and the strategy never holds one run's world into the next)."""
+        self.world = None  # type: ignore[assignment]
+
     def new_execution(self, seed: int) -> None:  # noqa: B027 - most strategies keep no per-run state
         """A run with ``seed`` starts; reset per-run state here."""
 
