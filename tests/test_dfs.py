@@ -137,24 +137,27 @@ def test_the_stack_keeps_one_small_node_per_step() -> None:
     assert len({id(n.fp) for n in stack}) == len({n.fp for n in stack}) < len(stack) // 10
 
 
-def test_the_search_frees_a_finished_run_before_the_next_one(monkeypatch) -> None:
-    """The previous schedule's world (stores, trace records, choice log) is held only by
-    reference cycles: once runs of COLLECT_AFTER_STEPS steps have finished, the driver collects
-    it before the next run builds its own, instead of leaving it to the automatic collector
-    beside the next world (issue 14: 346 MB at -k 1)."""
-    monkeypatch.setattr(dfs, "COLLECT_AFTER_STEPS", 3000)  # the default only sets how often
+def test_the_search_frees_a_finished_run_before_the_next_one() -> None:
+    """The previous schedule's world (stores, trace records, choice log) is gone when the next
+    run starts, freed by reference count without the cycle collector: left to the collector
+    it lived on beside the next world (issue 14: 346 MB at -k 1)."""
     config = dataclasses.replace(config_for(load("large-fanout"), Guards.parse("both")), max_steps=3000)
     worlds: list[weakref.ref] = []
     alive_at_start: list[int] = []
 
     def run(sched: dfs.DFS):
         alive_at_start.append(sum(w() is not None for w in worlds))
-        result = run_scheduled(config, 0, sched)
-        worlds.append(weakref.ref(sched.world))
-        return result
+        attach = sched.attach
+
+        def attached(world) -> None:
+            worlds.append(weakref.ref(world))
+            attach(world)
+
+        sched.attach = attached  # type: ignore[method-assign]
+        return run_scheduled(config, 0, sched)
 
     was_enabled = gc.isenabled()
-    gc.disable()  # only the driver's own collection may free a world here
+    gc.disable()  # a world must not need the cycle collector to be freed
     try:
         result = dfs.search(run, 1, 3, is_failing=lambda r: False)
     finally:

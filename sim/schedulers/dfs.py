@@ -13,10 +13,9 @@ made there, and the footprints of those choices only, computed when the run pass
 interned: the search keeps one object per distinct footprint, which the nodes share (a long
 schedule repeats a few hundred footprints). A budget on the ready-actor entries kept turns a
 scenario too large for exhaustive search into ``SearchTooLarge`` (one line for the user)
-instead of exhausting memory. Between schedules the driver drops the finished run, whose world
-only reference cycles keep alive, and collects such garbage once the finished runs add up to
-``COLLECT_AFTER_STEPS`` steps: a long run's world is gone before the next run builds its own,
-and short runs' worlds never add up to more than that many steps (``search``).
+instead of exhausting memory. Between schedules the driver keeps nothing of the finished run
+but what the search result needs (the first failing run): a run frees itself by reference
+count (``World._release``), so its world is gone before the next run builds its own.
 
 Sleep sets: after the subtree of choice ``a`` at a node is explored, ``a`` is put to sleep in
 a sibling's subtree and stays asleep until a step that does not commute with it runs
@@ -48,7 +47,6 @@ scenarios. Without a bound (``preemption_bound=None``) the classic rule applies 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +61,6 @@ if TYPE_CHECKING:
 # tuple, plus its node): about 200 MB at the limit.
 MAX_STACK_ENTRIES = 20_000_000
 _AWAKE: dict[int, Footprint] = {}  # the empty sleep set, shared (never mutated)
-# Steps of finished runs after which the driver collects garbage before the next run: a run's
-# world is freed only by the cycle collector, and a full collection costs a fraction of a
-# run of this length, while the garbage it leaves alive stays bounded by it.
-COLLECT_AFTER_STEPS = 50_000
 
 
 class Nondeterminism(RuntimeError):
@@ -303,7 +297,6 @@ def search(
     stack: list[Node] = []
     entries = 0
     interned: dict[Footprint, Footprint] = {}
-    steps_run = 0  # steps of the runs finished since the last collection
     while True:
         if out.schedules >= max_schedules:
             return out  # cut short
@@ -354,14 +347,6 @@ def search(
         if not stack:
             out.complete = True
             return out
-        # The finished run's world (stores, records, choice log) is garbage now, but held by
-        # reference cycles until the cycle collector runs: left to the automatic collector, it
-        # lived on next to the next run's world (issue 14). Collect once enough steps have run.
-        steps_run += sched.depth
-        del sched
-        if steps_run >= COLLECT_AFTER_STEPS:
-            steps_run = 0
-            gc.collect()
 
 
 def _entries(stack: list[Node]) -> int:
