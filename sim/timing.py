@@ -51,6 +51,12 @@ class Distribution:
             return (self.params[0] + self.params[1]) / 2
         return self.params[0]
 
+    @property
+    def rate(self) -> float:
+        """An exponential draw's rate: a draw is ``-log(1.0 - rng.random()) / rate`` (the
+        kernel's lean loop inlines exactly this; ``tests/test_kernel.py`` checks they agree)."""
+        return 1.0 / self.params[0]
+
     def sampler(self, rng: random.Random) -> Callable[[], float]:
         """A zero-argument draw bound to ``rng`` (a closure keeps the hot path cheap)."""
         p = self.params
@@ -67,7 +73,7 @@ class Distribution:
         if self.dist == "exponential":
             if p[0] <= 0:
                 return lambda: 0.0
-            rate = 1.0 / p[0]
+            rate = self.rate
             return lambda: -log(1.0 - rnd()) / rate
         mean, sd = p
         gauss = rng.gauss
@@ -90,6 +96,11 @@ class TimingModel:
         """channel -> draw function, all sharing ``rng``."""
         return {channel: dist.sampler(rng) for channel, dist in _channels(self)}
 
+    def exponential_rates(self) -> dict[str, float]:
+        """channel -> rate, for the channels drawn from an exponential of positive mean (a
+        shared table: read it, do not change it)."""
+        return _rates(self)
+
     def means(self) -> dict[str, float]:
         """channel -> mean latency (a shared table: read it, do not change it)."""
         return _means(self)
@@ -99,6 +110,11 @@ class TimingModel:
 def _channels(timing: TimingModel) -> tuple[tuple[str, Distribution], ...]:
     by_key = timing.by_key()
     return tuple((channel, by_key[key]) for channel, key in CHANNEL_KEYS.items())
+
+
+@lru_cache(maxsize=256)
+def _rates(timing: TimingModel) -> dict[str, float]:
+    return {c: d.rate for c, d in _channels(timing) if d.dist == "exponential" and d.params[0] > 0}
 
 
 @lru_cache(maxsize=256)

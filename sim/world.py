@@ -24,6 +24,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
+from math import log
 from typing import Any, cast
 
 import simpy
@@ -507,6 +508,8 @@ class World:
         decided = self.decisions.append
         timeout = Timeout
         event = Event
+        rates = self.config.timing.exponential_rates()  # drawn inline below, as the samplers do
+        rnd = self.source.rng.random
         while True:
             moved = yield wait
             if moved is not None:  # woken from a park: wait for the wake-up's latency
@@ -544,7 +547,11 @@ class World:
                     wait = actor.park = event(env)
                     continue
             channel = op.channel
-            wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
+            rate = rates.get(channel)
+            if rate is not None:  # Distribution.sampler's exponential draw, inlined
+                wait = timeout(env, -log(1.0 - rnd()) / rate)
+            else:
+                wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
 
     # ---- waking parked actors --------------------------------------------------------------
     def _wake(self, actor_id: int, delivery: Delivery) -> None:
