@@ -43,6 +43,9 @@ from racesim import __version__ as RACESIM_VERSION
 # Runs per chunk: small enough to balance two workers and move the progress bar about
 # every half second, large enough that pickling a config per chunk is noise.
 MAX_CHUNK = 100
+# A Dask task costs milliseconds of scheduler and client work (a pool task, microseconds):
+# cluster chunks may be ten times larger, so that overhead stays a few percent of a sweep.
+CLUSTER_MAX_CHUNK = 1000
 CHUNKS_PER_JOB = 4
 # Chunks in flight per worker: bounds parent memory on multi-million-run sweeps.
 IN_FLIGHT_PER_JOB = 4
@@ -70,9 +73,10 @@ def _run_chunk(config: RunConfig, start: int, count: int, strategy: str, params:
     return out
 
 
-def chunks(seed: int, runs: int, jobs: int) -> list[tuple[int, int]]:
-    """``(start, count)`` pairs covering ``seed .. seed + runs - 1`` in order."""
-    size = max(1, min(MAX_CHUNK, -(-runs // (jobs * CHUNKS_PER_JOB))))
+def chunks(seed: int, runs: int, jobs: int, cap: int = MAX_CHUNK) -> list[tuple[int, int]]:
+    """``(start, count)`` pairs covering ``seed .. seed + runs - 1`` in order, at most
+    ``cap`` seeds each (chunking never changes a result: records merge in seed order)."""
+    size = max(1, min(cap, -(-runs // (jobs * CHUNKS_PER_JOB))))
     return [(s, min(size, seed + runs - s)) for s in range(seed, seed + runs, size)]
 
 
@@ -159,7 +163,7 @@ def run_sweeps(
     if cluster is not None:
         client = _get_client(cluster)
         width = max(1, sum(client.nthreads().values()))
-        return _merged(configs, seed, runs, width, _DaskRunner(client), strategy, params, progress)
+        return _merged(configs, seed, runs, width, _DaskRunner(client), strategy, params, progress, CLUSTER_MAX_CHUNK)
     if jobs <= 1 or runs * len(configs) <= 1:
         return [sweep(c, seed, runs, strategy, params, progress) for c in configs]
     try:
@@ -180,11 +184,12 @@ def _merged(
     strategy: str,
     params: dict | None,
     progress: Callable[[int], None] | None,
+    cap: int = MAX_CHUNK,
 ) -> list[Summary]:
     """Split every config's seeds into chunks for ``width`` parallel slots, run them with
     ``runner`` and merge the records in chunk order."""
     summaries = [Summary(c.scenario, c.guards.name, runs, seed, c.deployment, c.faults, strategy) for c in configs]
-    work = [(i, start, count) for i in range(len(configs)) for start, count in chunks(seed, runs, width)]
+    work = [(i, start, count) for i in range(len(configs)) for start, count in chunks(seed, runs, width, cap)]
     for i, results in _in_order(runner, work, configs, strategy, params, width, progress):
         summary = summaries[i]
         for s, digest, steps, verdict, cov in results:
