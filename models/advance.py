@@ -163,7 +163,9 @@ def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Model:
         yield ReadExecution("P8", we.execution)
     children: ChildRows = yield ReadChildren("P9", we.execution)
     if guards.reconcile:  # H13: from the rows P9 already read, no extra round trip
+        before = (tuple(completed), tuple(failed))
         reconcile(w, children, completed, failed)
+        yield Decide("H13", "reconcile", before != (tuple(completed), tuple(failed)))  # coverage only
 
     variables = dict(we.variables)  # P10
     successors: list[str] = []  # P11: S
@@ -184,15 +186,20 @@ def _advance(guards: Guards, x: ExecRow, outbox: list[Message] | None) -> Model:
             target_node = graph.nodes[target]
             if target_node.join is not None:  # P11b
                 done = sum(1 for p in target_node.inbound if p in completed)
+                if guards.defer_join:  # coverage only: did the join keep the workflow open?
+                    yield Decide("P11b", "defer_join", done < target_node.join)
                 if done < target_node.join:
                     if guards.defer_join and target not in deferred:
                         deferred.append(target)
                     continue
             if target not in successors:  # P11c
                 successors.append(target)
-    if guards.handled and not ok and successors and t in failed:  # H15 (timeouts too)
-        failed.remove(t)
-        _add(completed, t)
+    if guards.handled and not ok:  # H15 (timeouts too)
+        handled = bool(successors) and t in failed
+        yield Decide("H15", "handled", handled)  # coverage only (models/probe.py)
+        if handled:
+            failed.remove(t)
+            _add(completed, t)
 
     running = yield CountRunning("P12", w, tuple(completed), tuple(failed))
     for target in successors:  # P13: created and published BEFORE C is persisted

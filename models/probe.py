@@ -14,6 +14,6 @@ from typing import NamedTuple
 
 
 class Decide(NamedTuple):
-    step: str  # the spec's step label of the check (F1, F2, D5', S2, P6d)
-    guard: str  # the guard switch it belongs to (layer1, layer2, dedupe, claim, lock)
+    step: str  # the spec's step label of the check (F1, F2, D5', S2, P6d, H13, P11b, H15)
+    guard: str  # the switch it belongs to (layer1, layer2, dedupe, claim, lock, reconcile, defer_join, handled)
     decided: bool  # the check changed the outcome

@@ -22,11 +22,14 @@ DECIDED = {
     "dedupe": "found the dispatch key taken",
     "claim": "dropped or requeued a request",
     "lock": "found a pending row no longer requested",
+    "reconcile": "changed the completed or failed list from the child rows",
+    "defer_join": "kept the workflow open for an unmet join",
+    "handled": "moved a failed task to completed (a successor was admitted)",
 }
 CURVE_POINTS = 20  # points of the saturation curve kept in JSON
-# A sweep traces every TRACE_EVERY-th seed to count reads-from pairs: tracing a run and
-# reading its pairs costs about 2.7 times the run (benchmarks/RESULTS.md), a tenth of the
-# runs about +17%. Tracing never changes a run (same choices, same digest).
+# A sweep traces every TRACE_EVERY-th seed to count reads-from pairs: tracing a run (records,
+# no choice log) and reading its pairs costs about 1.4 times a lean run, so a tenth of the
+# runs add about 4% (benchmarks/RESULTS.md). Tracing never changes a run (same digest).
 TRACE_EVERY = 10
 # The guard checks each switch reports (models/probe.py), so a switched-on guard that never
 # ran still shows, with zero.
@@ -36,6 +39,9 @@ GUARD_STEPS: dict[str, tuple[str, ...]] = {
     "dedupe": ("D5'",),
     "claim": ("S2",),
     "lock": ("P6d",),
+    "reconcile": ("H13",),
+    "defer_join": ("P11b",),
+    "handled": ("H15",),
 }
 
 

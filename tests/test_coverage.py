@@ -31,6 +31,29 @@ def test_guard_checks_are_counted_and_change_nothing(fanin):
     assert r.output.decisions and all(rec[3] != "Decide" for rec in r.output.records)
 
 
+def test_heads_repairs_are_counted_where_the_window_opens():
+    """HEAD's reconcile (H13) and deferred join (P11b) change the outcome on the join
+    barrier (a branch's row finishes before its completion is processed), and are counted;
+    switched off, they are not reported at all."""
+    from racesim.scenarios.loader import load
+
+    barrier = load("join-barrier")
+    s = sweep(config_for(barrier, Guards.parse("head")), 1, 60)
+    h13, join = s.coverage.guards["H13"], s.coverage.guards["P11b"]
+    assert h13.guard == "reconcile" and 0 < h13.runs_decided <= h13.runs_reached == 60
+    assert join.guard == "defer_join" and 0 < join.decided <= join.reached
+    ablated = sweep(config_for(barrier, Guards.parse("head+no-reconcile+no-defer-join")), 1, 20)
+    assert "H13" not in ablated.coverage.guards and "P11b" not in ablated.coverage.guards
+
+
+def test_heads_repairs_stay_silent_where_the_window_cannot_open(fanin):
+    """The seed scenario has no join, and each item's own advance records its task: the
+    deferred join is never reached and reconcile never changes a list."""
+    s = sweep(config_for(fanin, Guards.parse("head")), 1, 60)
+    assert s.coverage.guards["P11b"].reached == 0
+    assert s.coverage.guards["H13"].reached > 0 and s.coverage.guards["H13"].decided == 0
+
+
 def test_no_guard_no_check(fanin):
     """Silence where it cannot happen: with no guard on, no guard check is reported."""
     s = sweep(config_for(fanin, Guards.parse("none")), 1, 30)
