@@ -42,6 +42,11 @@ class SimBroker:
         self._wake = wake  # hands a delivery to a blocked actor
         self._next_tag = 1
 
+    def close(self) -> None:
+        """The run has ended: drop the wake-up hook (a bound method of the world, which
+        would keep world and broker alive as a reference cycle)."""
+        self._wake = _closed
+
     def queue(self, name: str) -> Queue:
         q = self.queues.get(name)
         if q is None:
@@ -129,3 +134,7 @@ class SimBroker:
                 self._wake(consumer.waiters.popleft(), delivery)
             else:
                 consumer.buffer.append(delivery)
+
+
+def _closed(actor: int, delivery: Delivery) -> None:
+    raise RuntimeError("the run has ended: nothing can be delivered")

@@ -362,7 +362,7 @@ class World:
             actor.respawn = None
         self._handlers = {}
         self.strategy.detach()
-        self.broker._wake = _no_wake
+        self.broker.close()
 
     def _control(self, limit: int) -> Generator[Event, object, None]:
         """Under a controlling strategy: ask it which pending op completes next, move the
@@ -692,10 +692,6 @@ class World:
 
 
 _BLOCKED = object()
-
-
-def _no_wake(actor_id: int, delivery: Delivery) -> None:
-    raise RuntimeError("the run has ended")
 
 
 def _no_crash() -> int:
