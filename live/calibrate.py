@@ -5,9 +5,13 @@ code the live driver runs (``PgStore`` on one connection in a throwaway schema,
 ``AmqpSession`` on throwaway queues), timed with ``time.perf_counter``. The profile keeps
 every kind's figures and derives the scenario channels from them:
 
-- ``db_latency``: the database kinds pooled, each weighted by how often it occurs in a
-  simulated run of the reference scenario (so the channel's mean is the mean round trip a
-  simulated actor pays), fitted as ``fit`` says;
+- ``db_latency``: the reads, counts and transaction statements pooled, each weighted by how
+  often it occurs in a simulated run of the reference scenario (so the channel's mean is the
+  mean round trip a simulated actor pays), fitted as ``fit`` says;
+- ``db_write_latency``: the autocommitted writes and inserts pooled the same way (each flushes
+  before it answers); a write inside a transaction is timed like a read, and measured as
+  ``WriteInTransaction`` to show it;
+- ``db_commit_latency``: a COMMIT after a write (``CommitAfterWrite``: the flush moves there);
 - ``publish_latency``: a publish (no publisher confirms, as the live driver publishes);
 - ``listener_delay``: from a publish to the delivery at a consumer already waiting on the queue.
 
@@ -57,7 +61,14 @@ DB_KINDS = {
     "Commit": "transaction",
     "AdvisoryLock": "lock",
     "AdvisoryUnlock": "lock",
+    # inside BEGIN .. COMMIT (HEAD's advance): a write, and the COMMIT after it
+    "WriteInTransaction": "write in transaction",
+    "CommitAfterWrite": "commit",
 }
+# The database channels (sim/timing.py) and the kinds pooled into each: an autocommitted
+# write flushes the WAL before it answers, a write inside a transaction does not (its COMMIT
+# does), so writes and commits are timed apart from the rest.
+POOLS = {"db_latency": ("read", "count", "transaction"), "db_write_latency": ("write", "insert")}
 MQ_KINDS = {"Publish": "publish", "Consume": "consume"}
 
 
@@ -147,6 +158,17 @@ def measure_postgres(dsn: str, samples: int, warmup: int) -> dict[str, Stats]:
             for name, fn in by_kind.items():
                 stats[name].samples = _timed(fn, samples, warmup)
             begin, commit = ops.Begin("c"), ops.Commit("c")
+            write = ops.SetExecutionStatus("c", x, "running")
+            for i in range(warmup + samples):  # BEGIN; timed write; timed COMMIT
+                run(begin)
+                t0 = time.perf_counter()
+                run(write)
+                t1 = time.perf_counter()
+                run(commit)
+                t2 = time.perf_counter()
+                if i >= warmup:
+                    stats["WriteInTransaction"].samples.append(t1 - t0)
+                    stats["CommitAfterWrite"].samples.append(t2 - t1)
             lock, unlock = ops.AdvisoryLock("c", w), ops.AdvisoryUnlock("c", w)
             for _ in range(warmup):
                 run(begin), run(commit), store.handlers[ops.AdvisoryLock](lock), store.handlers[ops.AdvisoryUnlock](unlock)
@@ -212,11 +234,15 @@ def weights(reference: Callable[[], list[str]]) -> dict[str, int]:
     return counts
 
 
-def pooled(stats: dict[str, Stats], weight: dict[str, int]) -> tuple[float, float]:
-    """Mean and standard deviation of the mixture of the weighted kinds."""
+def pooled(stats: dict[str, Stats], weight: dict[str, int], kinds: tuple[str, ...] | None = None) -> tuple[float, float]:
+    """Mean and standard deviation of the mixture of the weighted kinds (those of ``kinds``
+    only, when given)."""
+    if kinds is not None:
+        weight = {k: w for k, w in weight.items() if DB_KINDS[k] in kinds}
     total = sum(weight.values())
     if not total:
-        raise ValueError("the reference run used none of the measured database kinds")
+        what = f" of kind {', '.join(kinds)}" if kinds else ""
+        raise ValueError(f"the reference run used none of the measured database kinds{what}")
     mean = sum(w * statistics.fmean(stats[k].samples) for k, w in weight.items()) / total
     second = sum(w * statistics.fmean([s * s for s in stats[k].samples]) for k, w in weight.items()) / total
     return mean, math.sqrt(max(0.0, second - mean * mean))
@@ -230,7 +256,7 @@ def profile(
     server: dict[str, str],
     reference: str,
 ) -> dict:
-    db_mean, db_sd = pooled(db, weight)
+    pools = {channel: fit(*pooled(db, weight, kinds)) for channel, kinds in POOLS.items()}
     lock = Stats("lock", db["AdvisoryLock"].samples + db["AdvisoryUnlock"].samples)
     return {
         "kind": PROFILE_KIND,
@@ -248,7 +274,8 @@ def profile(
         "operations": {name: s.summary() for name, s in (*db.items(), *mq.items())},
         "weights": dict(sorted(weight.items())),
         "channels": {
-            "db_latency": fit(db_mean, db_sd),
+            **pools,
+            "db_commit_latency": _fit_stats(db["CommitAfterWrite"]),
             "publish_latency": _fit_stats(mq["Publish"]),
             "listener_delay": _fit_stats(mq["Consume"]),
         },

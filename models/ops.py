@@ -37,6 +37,7 @@ class ReadExecution(Op):
 
 @dataclass(slots=True)
 class InsertExecution(Op):
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
     action_ref: str | None
     parent: int | None
     workflow_task: WorkflowTask | None
@@ -51,6 +52,8 @@ class InsertExecution(Op):
 class SetExecutionStatus(Op):
     """The worker's unconditional status write (spec 3.1 steps 4 and 6)."""
 
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
+
     execution_id: int
     status: str
     result: object = None
@@ -63,6 +66,8 @@ class SetExecutionStatus(Op):
 class WriteExecutionRow(Op):
     """PRE/FIX scheduler S4: writes back the whole snapshot read at S1, with a new status."""
 
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
+
     snapshot: ExecRow
     status: str
     worker: int | None
@@ -74,6 +79,8 @@ class WriteExecutionRow(Op):
 @dataclass(slots=True)
 class CasExecutionStatus(Op):
     """SERIALIZED scheduler claim: ``UPDATE ... SET status = new WHERE status = expect``."""
+
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
 
     execution_id: int
     expect: str
@@ -202,6 +209,7 @@ class ReadWorkers(Op):
 # ---- workflow_execution table ----------------------------------------------------------
 @dataclass(slots=True)
 class InsertWorkflowExecution(Op):
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
     execution: int
     task_graph: object
 
@@ -222,6 +230,8 @@ class ReadWorkflowExecution(Op):
 class UpdateWorkflowExecution(Op):
     """Whole-value overwrite of each supplied column (no append, no compare-and-set)."""
 
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
+
     workflow_execution: int
     changes: tuple[tuple[str, object], ...]
 
@@ -239,6 +249,8 @@ def _brief(column: str, value: object) -> str:
 @dataclass(slots=True)
 class InsertDispatchKey(Op):
     """``INSERT ... ON CONFLICT DO NOTHING``: True when this call created the key."""
+
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
 
     workflow_execution: int
     task_name: str
@@ -262,6 +274,7 @@ class ReadDispatchKey(Op):
 
 @dataclass(slots=True)
 class SetDispatchKeyExecution(Op):
+    channel = "db_write"  # timed as an autocommitted write unless in a transaction (SimDB.latency_channel)
     workflow_execution: int
     task_name: str
     task_index: int | None
@@ -279,7 +292,7 @@ class Begin(Op):
 
 @dataclass(slots=True)
 class Commit(Op):
-    pass
+    channel = "db_commit"  # timed as a flushing commit when the transaction wrote (SimDB.latency_channel)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from racesim.sim.config import DEPLOYMENT_LIMITS, FAULTS, Deployment, Faults
 from racesim.sim.coverage import GUARD_STEPS
 from racesim.sim.findings import NAMES as FINDING_NAMES
 from racesim.sim.output import InputFileError, read_input
-from racesim.sim.timing import DEFAULT_TIMING, DISTRIBUTIONS
+from racesim.sim.timing import DISTRIBUTIONS, TIMING_KEYS
 
 # Size limits: a hostile file is refused before it can cost memory or hours of CPU.
 MAX_FILE_BYTES = 1_000_000
@@ -560,7 +560,7 @@ def check_profile(doc: Document) -> dict[str, dict[str, float | str]]:
 
 def _timing(doc: Document, value: object, root: FieldPath = ("timing",)) -> dict[str, dict[str, float | str]]:
     extra = TIMING_EXTRA_KEYS if root == ("timing",) else ()
-    timing = fields(doc, root, value, (*DEFAULT_TIMING, *extra))
+    timing = fields(doc, root, value, (*TIMING_KEYS, *extra))
     out: dict[str, dict[str, float | str]] = {}
     for key, raw in timing.items():
         if key in extra:

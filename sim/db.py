@@ -437,6 +437,16 @@ class SimDB:
         self._put_key(session, key, op.execution_id)
 
     # ---- transactions and advisory locks ------------------------------------------------
+    def latency_channel(self, session: int, channel: str) -> str:
+        """The channel that times ``session``'s next op of ``channel`` (``sim/timing.py``): a
+        write inside a transaction answers without a flush (``db``), a COMMIT flushes only
+        if its transaction wrote."""
+        if channel == "db_write":
+            return "db" if session in self._undo else channel
+        if channel == "db_commit":
+            return channel if self._undo.get(session) else "db"
+        return channel
+
     def begin(self, session: int, op: ops.Begin) -> None:
         self._undo[session] = []
 

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from math import log
 
-# Channels an op can travel on (``Op.channel``) and the scenario key that times each.
+# Channels an op can travel on (``Op.channel``, resolved by the store for the two that depend
+# on the session: ``SimDB.latency_channel``) and the scenario key that times each.
 CHANNEL_KEYS = {
     "db": "db_latency",
+    "db_write": "db_write_latency",  # a write outside a transaction: PostgreSQL flushes before answering
+    "db_commit": "db_commit_latency",  # COMMIT of a transaction that wrote (the flush happens here)
     "lock": "db_latency",
     "mq": "publish_latency",
     "consume": "listener_delay",
@@ -24,6 +27,10 @@ DEFAULT_TIMING: dict[str, dict[str, float | str]] = {
     "listener_delay": {"dist": "exponential", "mean": 0.001},
     "arrival_gap": {"dist": "exponential", "mean": 1.0},
 }
+# Keys a scenario may leave out to mean "the same as this other key", so that a scenario
+# written before the key existed runs exactly as before (same draws, same digests).
+FALLBACK_KEYS = {"db_write_latency": "db_latency", "db_commit_latency": "db_latency"}
+TIMING_KEYS = (*DEFAULT_TIMING, *FALLBACK_KEYS)
 DISTRIBUTIONS = {
     "constant": ("value",),
     "uniform": ("low", "high"),
@@ -87,6 +94,8 @@ class TimingModel:
     @classmethod
     def from_spec(cls, spec: Mapping[str, Mapping[str, object]] | None) -> TimingModel:
         merged = {**DEFAULT_TIMING, **(spec or {})}
+        for key, same_as in FALLBACK_KEYS.items():
+            merged.setdefault(key, merged[same_as])
         return cls(tuple((k, Distribution.from_spec(v)) for k, v in sorted(merged.items())))
 
     def by_key(self) -> dict[str, Distribution]:
@@ -100,6 +109,12 @@ class TimingModel:
         """channel -> rate, for the channels drawn from an exponential of positive mean (a
         shared table: read it, do not change it)."""
         return _rates(self)
+
+    @property
+    def splits_db(self) -> bool:
+        """Whether writes or commits are timed apart from the other database ops (else the
+        channel a write travels on changes no draw, and the kernel need not resolve it)."""
+        return _splits_db(self)
 
     def means(self) -> dict[str, float]:
         """channel -> mean latency (a shared table: read it, do not change it)."""
@@ -115,6 +130,13 @@ def _channels(timing: TimingModel) -> tuple[tuple[str, Distribution], ...]:
 @lru_cache(maxsize=256)
 def _rates(timing: TimingModel) -> dict[str, float]:
     return {c: d.rate for c, d in _channels(timing) if d.dist == "exponential" and d.params[0] > 0}
+
+
+@lru_cache(maxsize=256)
+def _splits_db(timing: TimingModel) -> bool:
+    by_key = timing.by_key()
+    db = by_key["db_latency"]
+    return by_key["db_write_latency"] != db or by_key["db_commit_latency"] != db
 
 
 @lru_cache(maxsize=256)

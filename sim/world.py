@@ -155,6 +155,7 @@ class World:
         # crash choice points: sampled, chosen by the strategy, or replayed from a recording
         self._crash_points = self._crash_p > 0 or strategy.crash_budget > 0 or source.replays("x")
         self._latency = source.latency
+        self._split_db = config.timing.splits_db  # writes and commits timed apart (sim/timing.py)
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         injector = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
         self.faults = injector if injector is not None and injector.by_step else None
@@ -274,8 +275,16 @@ class World:
                 consumer.waiters.append(actor.id)
                 park = actor.park = self.env.event()
                 return park
-        channel = op.channel
+        channel = self._channel(actor.id, op)
         return self._pend(actor, delay + (op.seconds if channel == "sleep" else self._latency(channel)))
+
+    def _channel(self, aid: int, op: Any) -> str:
+        """The channel timing ``op``: its own, resolved by the store for a write or commit
+        when the scenario times those apart (``SimDB.latency_channel``)."""
+        channel = op.channel
+        if self._split_db and (channel == "db_write" or channel == "db_commit"):
+            return self.db.latency_channel(aid, channel)
+        return channel
 
     def _pend(self, actor: Actor, delay: float) -> Event:
         """The op of ``actor`` completes after ``delay``: a timeout under time order, or a
@@ -481,7 +490,7 @@ class World:
                         consumer.waiters.append(aid)  # the broker's push wakes it
                         wait = actor.park = event(env)
                         continue
-                channel = op.channel
+                channel = self._channel(aid, op)
                 if direct is not None:
                     wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
                 else:
@@ -509,6 +518,8 @@ class World:
         timeout = Timeout
         event = Event
         rates = self.config.timing.exponential_rates()  # drawn inline below, as the samplers do
+        split_db = self._split_db
+        latency_channel = self.db.latency_channel
         rnd = self.source.rng.random
         while True:
             moved = yield wait
@@ -547,6 +558,8 @@ class World:
                     wait = actor.park = event(env)
                     continue
             channel = op.channel
+            if split_db and (channel == "db_write" or channel == "db_commit"):
+                channel = latency_channel(aid, channel)
             rate = rates.get(channel)
             if rate is not None:  # Distribution.sampler's exponential draw, inlined
                 wait = timeout(env, -log(1.0 - rnd()) / rate)

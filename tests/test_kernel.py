@@ -115,3 +115,62 @@ def test_the_lean_loop_and_the_recording_loop_make_the_same_runs(config, guards,
         lean = run_one(cfg, seed)
         assert traced.digest == recorded.digest == lean.digest
         assert traced.output.decisions == lean.output.decisions  # the guard checks coverage counts
+
+
+def test_writes_and_commits_are_timed_by_their_transaction_state(fanin):
+    """``db_write_latency`` times a write outside a transaction (an autocommit flush), and
+    ``db_commit_latency`` a COMMIT whose transaction wrote; a write inside a transaction and
+    an empty COMMIT travel on ``db_latency``."""
+    import dataclasses
+
+    from racesim.engine.runner import config_for
+    from racesim.models.guards import Guards
+    from racesim.sim.timing import TimingModel
+
+    timing = TimingModel.from_spec(
+        {
+            "db_latency": {"dist": "constant", "value": 0.001},
+            "db_write_latency": {"dist": "constant", "value": 0.5},
+            "db_commit_latency": {"dist": "constant", "value": 0.25},
+        }
+    )
+    assert timing.splits_db and not TimingModel.from_spec({"db_latency": {"dist": "constant", "value": 1}}).splits_db
+
+    def durations(guards: str) -> dict[str, set[float]]:
+        cfg = dataclasses.replace(config_for(fanin, Guards.parse(guards)), timing=timing)
+        records = run_one(cfg, 1, record=True).output.records
+        by_actor: dict[str, float] = {}
+        out: dict[str, set[float]] = {}
+        for t, actor, _step, op, _args, _result in records:
+            if actor in by_actor and op in ("SetExecutionStatus", "UpdateWorkflowExecution", "Commit", "ReadExecution"):
+                out.setdefault(op, set()).add(round(t - by_actor[actor], 6))
+            by_actor[actor] = t
+        return out
+
+    pre = durations("pre")  # no transaction anywhere: every write flushes
+    assert pre["SetExecutionStatus"] == {0.5} and pre["UpdateWorkflowExecution"] == {0.5}
+    assert pre["ReadExecution"] == {0.001}
+    head = durations("head")  # the advance writes inside BEGIN..COMMIT; the worker autocommits
+    assert head["UpdateWorkflowExecution"] == {0.001}
+    assert 0.25 in head["Commit"] and head["Commit"] <= {0.25, 0.001}  # an advance that wrote nothing commits fast
+    assert head["SetExecutionStatus"] >= {0.5}
+
+
+@pytest.mark.parametrize("guards", ["pre", "head"])
+def test_the_lean_loop_resolves_write_and_commit_channels_as_the_recording_loop_does(fanin, guards):
+    import dataclasses
+
+    from racesim.engine.runner import config_for
+    from racesim.models.guards import Guards
+    from racesim.sim.timing import TimingModel
+
+    timing = TimingModel.from_spec(
+        {
+            "db_latency": {"dist": "exponential", "mean": 0.0002},
+            "db_write_latency": {"dist": "exponential", "mean": 0.006},
+            "db_commit_latency": {"dist": "normal", "mean": 0.006, "sd": 0.001},
+        }
+    )
+    cfg = dataclasses.replace(config_for(fanin, Guards.parse(guards)), timing=timing)
+    for seed in (1, 2, 3):
+        assert run_one(cfg, seed).digest == run_one(cfg, seed, record=True).digest == run_one(cfg, seed, trace=True).digest
