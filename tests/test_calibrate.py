@@ -36,6 +36,28 @@ def test_the_shipped_profile_feeds_the_measured_scenario():
     assert by_key["db_latency"].mean == pytest.approx(profile["channels"]["db_latency"]["mean"])
     assert by_key["listener_delay"].mean == pytest.approx(profile["channels"]["listener_delay"]["mean"])
     assert by_key["worker_duration"].params == (0.05, 0.055)  # the scenario's own key wins
+    for key in ("db_write_latency", "db_commit_latency"):  # writes and commits timed apart
+        assert by_key[key].mean == pytest.approx(profile["channels"][key]["mean"])
+    assert sc.timing.splits_db
+
+
+def test_the_profile_pools_reads_and_writes_apart():
+    """Reads, counts and transaction statements feed db_latency; autocommitted writes and
+    inserts db_write_latency; the COMMIT after a write db_commit_latency, each kind weighted
+    by how often the reference run uses it."""
+    from racesim.live.calibrate import DB_KINDS, Stats, profile
+
+    db = {name: Stats(kind, [0.001]) for name, kind in DB_KINDS.items()}
+    for name, kind in DB_KINDS.items():
+        if kind in ("write", "insert"):
+            db[name].samples = [0.010]
+    db["CommitAfterWrite"].samples = [0.020, 0.020]
+    mq = {"Publish": Stats("publish", [0.002]), "Consume": Stats("consume", [0.003])}
+    weight = {"ReadExecution": 3, "CountRemaining": 1, "SetExecutionStatus": 2, "InsertExecution": 2}
+    channels = profile(db, mq, weight, 1, {}, "test")["channels"]
+    assert channels["db_latency"]["mean"] == pytest.approx(0.001)
+    assert channels["db_write_latency"]["mean"] == pytest.approx(0.010)
+    assert channels["db_commit_latency"]["mean"] == pytest.approx(0.020)
 
 
 def test_scenario_timing_overrides_the_profile(tmp_path):

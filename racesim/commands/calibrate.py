@@ -25,14 +25,16 @@ HEADER = (
     "--reference",
     default="with-items-fanin",
     show_default=True,
-    help="Scenario whose simulated run weights the database kinds in db_latency.",
+    help="Scenario whose simulated run weights the database kinds pooled in db_latency and db_write_latency.",
 )
 @click.option("--version", "version", default="pre", show_default=True, help="Version of that reference run.")
 @with_options(store_options)
 def calibrate(out, samples, warmup, reference, version, postgres, amqp) -> None:
     """Measure PostgreSQL and RabbitMQ round trips per operation kind (row reads, counts,
-    writes, inserts, transactions, locks, publish, consume) and write a timing profile a
-    scenario can use as `timing: {profile: FILE}`."""
+    writes, inserts, transactions, a write inside a transaction and the COMMIT after it, locks,
+    publish, consume) and write a timing profile a scenario can use as
+    `timing: {profile: FILE}`: reads apart from writes outside a transaction apart from a
+    COMMIT that flushes."""
     if not 10 <= samples <= 100_000:
         raise InputError(f"--samples: must be in [10, 100000], got {samples}")
     if not 0 <= warmup <= 10_000:
@@ -63,7 +65,8 @@ def calibrate(out, samples, warmup, reference, version, postgres, amqp) -> None:
     written = output.write_text(target, HEADER + yaml.safe_dump(data, sort_keys=False, width=100))
     ch = data["channels"]
     click.echo(
-        f"db {ch['db_latency']['mean'] * 1e3:.3f} ms, publish {ch['publish_latency']['mean'] * 1e3:.3f} ms, "
+        f"db {ch['db_latency']['mean'] * 1e3:.3f} ms, write {ch['db_write_latency']['mean'] * 1e3:.3f} ms, "
+        f"commit {ch['db_commit_latency']['mean'] * 1e3:.3f} ms, publish {ch['publish_latency']['mean'] * 1e3:.3f} ms, "
         f"delivery {ch['listener_delay']['mean'] * 1e3:.3f} ms -> {written.describe() if hasattr(written, 'describe') else out}"
     )
 
