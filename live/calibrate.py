@@ -283,6 +283,32 @@ def profile(
     }
 
 
+# The simulator channel a live run times (live/driver.py) -> the scenario key it feeds.
+LIVE_CHANNELS = {"db": "db_latency", "db_write": "db_write_latency", "db_commit": "db_commit_latency", "mq": "publish_latency"}
+
+
+def profile_from_live(latencies: dict[str, list[float]], runs: int, reference: str) -> dict:
+    """A timing profile from the round trips live runs made (``LiveRun.latencies``): each
+    channel's samples as the run's own concurrency made them, fitted as ``fit`` says. The
+    delivery delay is not measured live, so the profile leaves ``listener_delay`` out."""
+    channels = {key: _fit_stats(Stats(ch, latencies[ch])) for ch, key in LIVE_CHANNELS.items() if latencies.get(ch)}
+    return {
+        "kind": PROFILE_KIND,
+        "version": PROFILE_VERSION,
+        "measured": {
+            "by": "racesim live --profile-out",
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+            "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+            "runs": runs,
+            "reference_run": reference,
+            "note": "every round trip of the live runs' actors (threads of one process, one connection "
+            "each), by simulator channel; advisory-lock waits left out (the simulator models contention)",
+        },
+        "operations": {ch: Stats(ch, xs).summary() for ch, xs in sorted(latencies.items()) if xs},
+        "channels": channels,
+    }
+
+
 def fit(mean: float, sd: float) -> dict[str, float | str]:
     """The simulator's distributions are constant, uniform, exponential and normal: a skewed
     sample (sd at least half the mean, as round trips on a busy machine are) gets the

@@ -47,6 +47,7 @@ from racesim.models.worker import worker_slot
 from racesim.sim import topology
 from racesim.sim.checkers import Verdict, check, merge
 from racesim.sim.config import RunConfig
+from racesim.sim.timing import transaction_channel
 
 Key = tuple[str, int | None]  # (task name, item index): a row's identity across sim and live
 APP_PREFIX = "racesim-live"
@@ -81,6 +82,7 @@ class LiveRun:
     quiescent: bool
     gate_timeouts: int
     errors: list[str]
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # seconds by channel, every actor
 
 
 # ---- one run ----------------------------------------------------------------------------------
@@ -157,6 +159,11 @@ class _Actor(threading.Thread):
         self.idle = False
         self.rows: dict[int, ExecRow] = {}
         self.done = False
+        # round-trip seconds by simulator channel (sim/timing.py), as this run's concurrency
+        # makes them: what `racesim live --profile-out` turns into a timing profile
+        self.latencies: dict[str, list[float]] = {}
+        self._in_tx = False
+        self._tx_wrote = False
 
     # connections are opened on first use, so idle worker slots cost a thread only
     def _store(self) -> PgStore:
@@ -231,7 +238,10 @@ class _Actor(threading.Thread):
                 run.dispatched.append(m.execution_id)
             elif m.kind == EXECUTION_COMPLETED:
                 run.completions.append(m.execution_id)
-            self._mq().publish(op.queue, m)
+            mq = self._mq()
+            t0 = time.perf_counter()
+            mq.publish(op.queue, m)
+            self._timed("mq", time.perf_counter() - t0)
             return None
         if isinstance(op, ops.RunAction):
             seconds, ok = run.draw_run(self.rows.get(op.execution_id))
@@ -242,12 +252,33 @@ class _Actor(threading.Thread):
             return None
         if op.step == "W7" and run.gates and isinstance(op, ops.ReadExecution):
             run.hold(self._key(op.execution_id))  # between the terminal write and the publishes
-        result = self._store().execute(op)
+        store = self._store()
+        channel = transaction_channel(op.channel, self._in_tx, self._tx_wrote)
+        t0 = time.perf_counter()
+        result = store.execute(op)
+        if channel != "lock":  # a lock's wait is contention, which the simulator models itself
+            self._timed(channel, time.perf_counter() - t0)
+        self._track_transaction(op)
         if isinstance(op, ops.ReadExecution):
             self.rows[op.execution_id] = result  # type: ignore[assignment]
         elif isinstance(op, ops.SetExecutionStatus) and op.step == "W6":
             run.note_finished(self._key(op.execution_id))
         return result
+
+    def _timed(self, channel: str, seconds: float) -> None:
+        samples = self.latencies.get(channel)
+        if samples is None:
+            samples = self.latencies[channel] = []
+        samples.append(seconds)
+
+    def _track_transaction(self, op: ops.Op) -> None:
+        """The session's transaction state, as ``SimDB`` keeps it (an undo log)."""
+        if isinstance(op, ops.Begin):
+            self._in_tx, self._tx_wrote = True, False
+        elif isinstance(op, ops.Commit | ops.Rollback):
+            self._in_tx = self._tx_wrote = False
+        elif self._in_tx and op.channel == "db_write":
+            self._tx_wrote = True
 
     def _key(self, eid: int) -> Key:
         row = self.rows.get(eid)
@@ -376,7 +407,16 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         quiescent,
         run.gate_timeouts,
         run.errors,
+        _latencies(run.actors),
     )
+
+
+def _latencies(actors: list[_Actor]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for actor in actors:
+        for channel, samples in sorted(actor.latencies.items()):
+            out.setdefault(channel, []).extend(samples)
+    return dict(sorted(out.items()))
 
 
 def _wait_quiescent(run: _Run, mq_admin: QueueAdmin, queues: list[str]) -> bool:

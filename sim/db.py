@@ -37,6 +37,7 @@ from racesim.models.statuses import (
     SCHEDULING,
     WORKFLOW_TERMINAL,
 )
+from racesim.sim.timing import transaction_channel
 
 BLOCKED = object()  # an op that cannot complete yet; the actor waits to be woken
 
@@ -438,14 +439,10 @@ class SimDB:
 
     # ---- transactions and advisory locks ------------------------------------------------
     def latency_channel(self, session: int, channel: str) -> str:
-        """The channel that times ``session``'s next op of ``channel`` (``sim/timing.py``): a
-        write inside a transaction answers without a flush (``db``), a COMMIT flushes only
-        if its transaction wrote."""
-        if channel == "db_write":
-            return "db" if session in self._undo else channel
-        if channel == "db_commit":
-            return channel if self._undo.get(session) else "db"
-        return channel
+        """The channel that times ``session``'s next op of ``channel``, from the session's
+        transaction state (``sim.timing.transaction_channel``)."""
+        undo = self._undo.get(session)
+        return transaction_channel(channel, undo is not None, bool(undo))
 
     def begin(self, session: int, op: ops.Begin) -> None:
         self._undo[session] = []

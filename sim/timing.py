@@ -27,6 +27,19 @@ DEFAULT_TIMING: dict[str, dict[str, float | str]] = {
     "listener_delay": {"dist": "exponential", "mean": 0.001},
     "arrival_gap": {"dist": "exponential", "mean": 1.0},
 }
+
+
+def transaction_channel(channel: str, in_transaction: bool, wrote: bool) -> str:
+    """The channel that times a database op of ``channel`` given its session's transaction
+    state: a write inside a transaction answers without a flush (``db``), a COMMIT flushes
+    only if its transaction wrote. The simulated store and the live driver both ask this."""
+    if channel == "db_write":
+        return "db" if in_transaction else channel
+    if channel == "db_commit":
+        return channel if wrote else "db"
+    return channel
+
+
 # Keys a scenario may leave out to mean "the same as this other key", so that a scenario
 # written before the key existed runs exactly as before (same draws, same digests).
 FALLBACK_KEYS = {"db_write_latency": "db_latency", "db_commit_latency": "db_latency"}

@@ -129,4 +129,34 @@ def test_a_failed_run_still_cleans_up(services, config, monkeypatch) -> None:
     assert _leftovers() == ([], [])
 
 
+def test_a_live_run_times_its_round_trips_by_simulator_channel(services, config) -> None:
+    """HEAD's advance writes inside BEGIN..COMMIT (``db`` writes, a flushing ``db_commit``);
+    workers write outside a transaction (``db_write``); advisory-lock waits are not timed."""
+    lat = run_live(config("head"), seed=1).latencies
+    assert {"db", "db_write", "db_commit", "mq"} <= set(lat) and "lock" not in lat
+    assert all(x > 0 for xs in lat.values() for x in xs)
+
+
+def test_live_profile_out_feeds_a_scenario(services, tmp_path) -> None:
+    import yaml
+    from click.testing import CliRunner
+    from racesim.scenarios import loader
+
+    from racesim.cli import cli
+
+    (tmp_path / "timing").mkdir()
+    out = tmp_path / "timing" / "live.yaml"
+    argv = ["live", "with-items-fanin", "--version", "head", "--runs", "2", "--profile-out", str(out)]
+    r = CliRunner().invoke(cli, argv)
+    assert r.exit_code == 0, r.output
+    profile = yaml.safe_load(out.read_text())
+    assert profile["measured"]["by"] == "racesim live --profile-out" and profile["measured"]["runs"] == 2
+    workflow = {"ref": "demo.w", "tasks": [{"name": "a", "action": "x"}]}
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({"workflow": workflow, "timing": {"profile": "timing/live.yaml"}}))
+    by_key = loader.load(str(scenario)).timing.by_key()
+    for key in ("db_latency", "db_write_latency", "db_commit_latency", "publish_latency"):
+        assert by_key[key].mean == pytest.approx(profile["channels"][key]["mean"])
+
+
 pytestmark = pytest.mark.services  # PostgreSQL and RabbitMQ

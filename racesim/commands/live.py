@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import click
+import yaml
 
 from racesim.engine.runner import Summary, config_for
 from racesim.options import (
@@ -28,6 +29,7 @@ from racesim.options import (
     with_options,
 )
 from racesim.reports import terminal
+from racesim.sim import output
 from racesim.sim.findings import fails
 
 
@@ -43,6 +45,14 @@ from racesim.sim.findings import fails
 @click.option("--stop-at-first", is_flag=True, help="Stop after the first run failing under --fail-on.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--expect-zero", is_flag=True, help="Exit 1 when any run fails under --fail-on.")
+@click.option(
+    "--profile-out",
+    "profile_out",
+    default=None,
+    metavar="FILE",
+    help="Also write a timing profile of the round trips these runs made (db, write, commit, publish), "
+    "for a scenario's `timing: {profile: FILE}`.",
+)
 @fail_on_option
 @with_options(store_options)
 def live(
@@ -57,6 +67,7 @@ def live(
     stop_at_first,
     as_json,
     expect_zero,
+    profile_out,
     fail_on,
     postgres,
     amqp,
@@ -92,6 +103,13 @@ def live(
         config = config_for(sc, g)
     if replicas is not None:
         config = replace(config, deployment=_deployment(config.deployment, replicas=replicas))
+    target = None
+    if profile_out is not None:
+        try:
+            target = output.check_file(profile_out, "--profile-out")
+        except output.OutputError as exc:
+            raise InputError(str(exc)) from None
+    latencies: dict[str, list[float]] = {}
     settings = LiveSettings(dsn=dsn, amqp_url=url, time_scale=time_scale)
     totals: dict[str, Any] = {"runs": 0, "runs_with_duplicates": 0, "duplicate_dispatches": 0, "max_dispatches_per_task": 0,
               "missed_dispatches": 0, "stuck_workflows": 0, "lost_updates": 0, "wrong_outcomes": 0,
@@ -107,6 +125,8 @@ def live(
             why = connections.redact(f"{type(exc).__name__}: {exc}", dsn, url)
             raise InputError(f"live run {i + 1} ({where}): {' '.join(why.split())}") from None
         v = result.verdict
+        for channel, samples in result.latencies.items():
+            latencies.setdefault(channel, []).extend(samples)
         summary.add_verdict(seed + i, v)
         summary.runs += 1
         totals["runs"] += 1
@@ -127,6 +147,13 @@ def live(
             if stop_at_first:
                 break
     seconds = time.monotonic() - started
+    if target is not None:
+        from racesim.live.calibrate import profile_from_live
+
+        reference = f"{sc.name} under {g.name}, replicas {config.deployment.replicas}, seeds {seed}..{seed + totals['runs'] - 1}"
+        profile = profile_from_live(latencies, totals["runs"], reference)
+        written = output.write_text(target, PROFILE_HEADER + yaml.safe_dump(profile, sort_keys=False, width=100))
+        click.echo(f"racesim live: timing profile of {totals['runs']} runs -> {written.path}", err=True)
     data = summary.to_json(chosen, command="live")
     data["digest"] = None  # live runs have no trace to digest
     data.update({"replicas": config.deployment.replicas, "from_schedule": schedule, **totals,
@@ -149,5 +176,11 @@ def live(
     if expect_zero and totals["first_failing_run"] is not None:
         raise SystemExit(1)
 
+
+PROFILE_HEADER = (
+    "# racesim timing profile: written by `racesim live --profile-out`, from the round trips the\n"
+    "# live runs made (see `operations`, seconds, by simulator channel). Use it from a scenario with\n"
+    "#   timing: {profile: PATH}   (relative to the scenario file)\n"
+)
 
 commands = [live]
