@@ -259,18 +259,14 @@ def profile(
     pools = {channel: fit(*pooled(db, weight, kinds)) for channel, kinds in POOLS.items()}
     lock = Stats("lock", db["AdvisoryLock"].samples + db["AdvisoryUnlock"].samples)
     return {
-        "kind": PROFILE_KIND,
-        "version": PROFILE_VERSION,
-        "measured": {
-            "by": "racesim calibrate",
-            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
-            "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        **_header(
+            "racesim calibrate",
             **server,
-            "samples_per_kind": samples,
-            "reference_run": reference,
-            "note": "one client connection per store, sequential round trips, from this process's side "
+            samples_per_kind=samples,
+            reference_run=reference,
+            note="one client connection per store, sequential round trips, from this process's side "
             "(driver and Python overhead included, as the live mode pays them)",
-        },
+        ),
         "operations": {name: s.summary() for name, s in (*db.items(), *mq.items())},
         "weights": dict(sorted(weight.items())),
         "channels": {
@@ -293,19 +289,29 @@ def profile_from_live(latencies: dict[str, list[float]], runs: int, reference: s
     delivery delay is not measured live, so the profile leaves ``listener_delay`` out."""
     channels = {key: _fit_stats(Stats(ch, latencies[ch])) for ch, key in LIVE_CHANNELS.items() if latencies.get(ch)}
     return {
+        **_header(
+            "racesim live --profile-out",
+            runs=runs,
+            reference_run=reference,
+            note="every round trip of the live runs' actors (threads of one process, one connection "
+            "each), by simulator channel; advisory-lock waits left out (the simulator models contention)",
+        ),
+        "operations": {ch: Stats(ch, xs).summary() for ch, xs in sorted(latencies.items()) if xs},
+        "channels": channels,
+    }
+
+
+def _header(by: str, **measured: object) -> dict:
+    """A profile's kind, version and what measured it, when and where."""
+    return {
         "kind": PROFILE_KIND,
         "version": PROFILE_VERSION,
         "measured": {
-            "by": "racesim live --profile-out",
+            "by": by,
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
             "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
-            "runs": runs,
-            "reference_run": reference,
-            "note": "every round trip of the live runs' actors (threads of one process, one connection "
-            "each), by simulator channel; advisory-lock waits left out (the simulator models contention)",
+            **measured,
         },
-        "operations": {ch: Stats(ch, xs).summary() for ch, xs in sorted(latencies.items()) if xs},
-        "channels": channels,
     }
 
 
