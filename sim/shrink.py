@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from racesim.models.graph import Graph, Node
+from racesim.models.graph import Graph
 from racesim.sim.checkers import Verdict
 from racesim.sim.choices import ChoiceSource
 from racesim.sim.config import RunConfig
@@ -225,10 +225,8 @@ def shrink(
 
 def with_item_counts(config: RunConfig, items: dict[str, int]) -> RunConfig:
     """``config`` with some with_items tasks given fewer (or more) items."""
-    nodes = [
-        Node(n.name, n.action, items.get(n.name, n.with_items), n.concurrency, n.join, n.transitions)
-        for n in config.graph.nodes.values()
-    ]
+    # every other field of a node is kept (a retry block included); build() recomputes inbound
+    nodes = [replace(n, with_items=items.get(n.name, n.with_items)) for n in config.graph.nodes.values()]
     return replace(config, graph=Graph.build(nodes))
 
 

@@ -48,3 +48,19 @@ def test_a_crash_the_finding_needs_is_kept():
     result = shrink(cfg, r.output.choices, finding, _replay, 2000)
     assert crashes_count(result.shrunk.crashes) == 1
     assert "stuck_workflow" in result.shrunk.result.verdict.findings()
+
+
+def test_resizing_items_keeps_every_other_field_of_the_graph():
+    """Shrinking resizes with_items tasks; a task's retry block (HEAD's H0) must survive it,
+    or a shrunk run would stop retrying."""
+    from racesim.engine.runner import config_for
+    from racesim.models.guards import Guards
+    from racesim.scenarios.loader import load
+    from racesim.sim.shrink import with_item_counts
+
+    config = config_for(load("retry-block"), Guards.parse("head"))
+    resized = with_item_counts(config, {})
+    assert {n: x.retry for n, x in resized.graph.nodes.items()} == {n: x.retry for n, x in config.graph.nodes.items()}
+    assert resized.graph.nodes["call"].retry is not None
+    fanin = config_for(load("with-items-fanin"), Guards.parse("both"))
+    assert with_item_counts(fanin, {"process_items": 2}).graph.nodes["process_items"].with_items == 2
