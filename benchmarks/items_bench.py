@@ -14,23 +14,21 @@ import argparse
 import dataclasses
 import time
 
-import yaml
 from racesim.engine.runner import config_for, run_one
 from racesim.models.guards import Guards
-from racesim.scenarios.loader import from_dict, resolve
+from racesim.scenarios.loader import load
+from racesim.sim.config import RunConfig
+from racesim.sim.shrink import with_item_counts
 
 
-def resized(n: int):
-    with open(resolve("with-items-fanin"), encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    data["workflow"]["tasks"][0]["with_items"] = n
-    data.pop("expect", None)
-    return from_dict(data, default_name=f"with-items-{n}")
+def resized(n: int, guards: str) -> RunConfig:
+    """The seed scenario's config with ``process_items`` given ``n`` items."""
+    return with_item_counts(config_for(load("with-items-fanin"), Guards.parse(guards)), {"process_items": n})
 
 
 def measure(n: int, guards: str, total_items: int) -> tuple[float, float, int]:
     """(us per item, us per step, runs) over ``total_items // n`` runs (at least 1)."""
-    config = dataclasses.replace(config_for(resized(n), Guards.parse(guards)), max_steps=10**9)
+    config = dataclasses.replace(resized(n, guards), max_steps=10**9)
     runs = max(1, total_items // n)
     run_one(config, 0)  # warm up imports and caches
     steps = 0

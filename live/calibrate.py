@@ -40,6 +40,7 @@ from racesim.models import ops
 from racesim.models.graph import Graph, Node, Transition
 from racesim.models.rows import COMPLETED_QUEUE, EXECUTION_COMPLETED, Message, WorkflowTask
 from racesim.scenarios.schema import PROFILE_KIND
+from racesim.sim.timing import CHANNEL_KEYS
 
 PROFILE_VERSION = 1
 # Which channel each measured kind feeds (the simulator's latency channels, sim/timing.py).
@@ -279,15 +280,12 @@ def profile(
     }
 
 
-# The simulator channel a live run times (live/driver.py) -> the scenario key it feeds.
-LIVE_CHANNELS = {"db": "db_latency", "db_write": "db_write_latency", "db_commit": "db_commit_latency", "mq": "publish_latency"}
-
-
 def profile_from_live(latencies: dict[str, list[float]], runs: int, reference: str) -> dict:
     """A timing profile from the round trips live runs made (``LiveRun.latencies``): each
     channel's samples as the run's own concurrency made them, fitted as ``fit`` says. The
     delivery delay is not measured live, so the profile leaves ``listener_delay`` out."""
-    channels = {key: _fit_stats(Stats(ch, latencies[ch])) for ch, key in LIVE_CHANNELS.items() if latencies.get(ch)}
+    # each simulator channel the live driver timed feeds its scenario key (sim/timing.py)
+    channels = {CHANNEL_KEYS[ch]: _fit_stats(Stats(ch, xs)) for ch, xs in sorted(latencies.items()) if xs}
     return {
         **_header(
             "racesim live --profile-out",

@@ -91,11 +91,10 @@ def of_output(output) -> RunCoverage:
     armed = {name: 0 for name, p in output.config.faults.probabilities if p > 0}
     reached = armed | getattr(output, "faults_reached", {})
     faults = tuple((name, reached.get(name, 0), fired.get(name, 0)) for name in sorted(set(reached) | set(fired)))
-    traced = getattr(output, "traced", output.choices is not None)  # its whole trace is recorded
     return RunCoverage(
         tuple((s, g, r, d) for (s, g), (r, d) in counts.items()),
         faults,
-        reads_from(output.records, output.db) if traced else None,
+        reads_from(output.records, output.db) if output.traced else None,
     )
 
 

@@ -5,26 +5,23 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import yaml
 from racesim.engine.runner import config_for, run_one
 from racesim.models.guards import Guards
-from racesim.scenarios.loader import from_dict, load, resolve
-from racesim.sim.config import STEP_LIMIT_BASE, STEP_LIMIT_PER_UNIT, Faults
+from racesim.scenarios.loader import load
+from racesim.sim.config import STEP_LIMIT_BASE, STEP_LIMIT_PER_UNIT, Faults, RunConfig
 from racesim.sim.findings import FALSE, TRUE, UNKNOWN
+from racesim.sim.shrink import with_item_counts
 
 
-def resized(n: int):
-    with open(resolve("with-items-fanin"), encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    data["workflow"]["tasks"][0]["with_items"] = n
-    data.pop("expect", None)
-    return from_dict(data, default_name=f"with-items-{n}")
+def resized(n: int, guards: str) -> RunConfig:
+    """The seed scenario's config with ``process_items`` given ``n`` items."""
+    return with_item_counts(config_for(load("with-items-fanin"), Guards.parse(guards)), {"process_items": n})
 
 
 def test_the_step_limit_grows_with_items_tasks_and_load():
     small = config_for(load("fanin-2x2"), Guards.parse("both"))  # 2 tasks, 2 items
     assert small.step_limit == STEP_LIMIT_BASE + STEP_LIMIT_PER_UNIT * (2 + 2)
-    big = config_for(resized(10_000), Guards.parse("both"))
+    big = resized(10_000, "both")
     assert big.step_limit > 1_000_000  # a 10,000-item run needs ~310,000 steps under both
     loaded = config_for(load("with-items-fanin-load"), Guards.parse("both"))
     assert loaded.load.count == 40
@@ -52,7 +49,7 @@ def test_a_run_that_ends_is_never_unknown():
 
 @pytest.mark.slow
 def test_a_10000_item_run_under_both_completes_within_the_default_limit():
-    config = config_for(resized(10_000), Guards.parse("both"))
+    config = resized(10_000, "both")
     r = run_one(config, 1)
     assert not r.output.livelock and r.verdict.results["stuck_workflow"].verdict == FALSE
     assert r.output.steps > 200_000  # the old fixed limit would have cut it
