@@ -35,24 +35,25 @@ from racesim.sim.db import SimDB
 
 
 def sequential_run(scenario, guards: Guards) -> int:
-    """Drive the ported models round-robin on plain stores; returns ops executed."""
+    """Drive the ported models round-robin on plain stores; returns ops executed (a consume
+    that finds its queue empty counts, and is issued again on the actor's next turn)."""
     dep = scenario.deployment
     db = SimDB(tuple(range(1, dep.workers + 1)))
     handlers = db.handlers
     queues: dict[str, deque] = {}
-    unacked: dict[int, tuple[str, object]] = {}
     tag = 0
     actors = [start_workflow(guards, scenario.workflow_ref, scenario.graph)]
-    waits: list[str | None] = [None]
     consumer_queue = {"req": REQUESTS_QUEUE, "done": COMPLETED_QUEUE}
     actors += [execution_scheduler(guards, "req"), completion_listener(guards, "done")]
-    waits += [None, None]
     for w in range(1, dep.workers + 1):
         consumer_queue[f"w{w}"] = worker_queue(w)
-        actors.append(worker_slot(f"w{w}", worker_queue(w)))
-        waits.append(None)
+        actors.append(worker_slot(f"w{w}", worker_queue(w), guards))
     results: list[object] = [None] * len(actors)
     started = [False] * len(actors)
+    # The consume an actor waits on: issued again, without resuming the model, next turn.
+    # (Wrapping the model in a generator that re-yields it, as this driver once did, nested
+    # a layer per wait and made every later op of that actor pay for each layer.)
+    waiting: list[ops.Consume | None] = [None] * len(actors)
     count = 0
     progress = True
     while progress:
@@ -61,12 +62,16 @@ def sequential_run(scenario, guards: Guards) -> int:
             if gen is None:
                 continue
             while True:
-                try:
-                    op = gen.send(results[i]) if started[i] else next(gen)
-                except StopIteration:
-                    actors[i] = None
-                    break
-                started[i] = True
+                op = waiting[i]
+                if op is not None:
+                    waiting[i] = None
+                else:
+                    try:
+                        op = gen.send(results[i]) if started[i] else next(gen)
+                    except StopIteration:
+                        actors[i] = None
+                        break
+                    started[i] = True
                 kind = type(op)
                 if kind is Decide:  # a guard decision the model reports: no op, no step
                     results[i] = None
@@ -75,9 +80,7 @@ def sequential_run(scenario, guards: Guards) -> int:
                 if kind is ops.Consume:
                     q = queues.setdefault(consumer_queue[op.consumer], deque())
                     if not q:
-                        # wait: re-issue this consume next round
-                        actors[i] = _resume_with(gen, op)
-                        started[i] = False
+                        waiting[i] = op  # wait: issue this consume again next round
                         break
                     tag += 1
                     results[i] = Delivery(tag, q.popleft())
@@ -95,19 +98,7 @@ def sequential_run(scenario, guards: Guards) -> int:
                 else:
                     results[i] = handlers[kind](0, op)
                 progress = True
-    del unacked
     return count
-
-
-def _resume_with(gen, op):
-    """A generator that first re-yields ``op``, then continues ``gen``."""
-    result = yield op
-    while True:
-        try:
-            op = gen.send(result)
-        except StopIteration:
-            return
-        result = yield op
 
 
 def simpy_rate(n: int = 200_000) -> float:

@@ -14,8 +14,8 @@ driver and bare simpy events, per guard set, in one process and one run of this 
   clock, no draws, no scheduler, no trace, no checker (the floor);
 - simpy: a bare process yielding timeouts, microseconds per event.
 
-Process CPU time (``time.process_time``); medians over rounds, each round measuring all
-modes back to back so machine noise hits them alike. Read the ratios.
+Process CPU time (``time.process_time``); medians over rounds. Within a round the modes
+take turns in chunks of 20 runs, so that machine noise hits them alike. Read the ratios.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from bench_throughput import sequential_run, simpy_rate  # noqa: E402
 from racesim.engine.runner import config_for, run_one, sweep  # noqa: E402
 from racesim.models.guards import Guards  # noqa: E402
 from racesim.scenarios.loader import load  # noqa: E402
+
+
+CHUNK = 20  # runs per turn (a multiple of TRACE_EVERY, so each turn of the sweep traces alike)
 
 
 def _us_per_run(fn, n: int) -> float:
@@ -68,10 +71,17 @@ def main() -> None:
         for r in range(args.rounds):
             base = 1 + r * args.runs
             ev.append(1e6 / simpy_rate(50_000))
-            swept.append(_us_per_run(lambda n, b=base, c=config: sweep(c, b, n), args.runs))
-            lean.append(_us_per_run(lambda n, b=base, c=config: _each(run_one, c, b, n), args.runs))
-            traced.append(_us_per_run(lambda n, b=base, c=config: _each(partial(run_one, record=True), c, b, n), args.runs))
-            seq.append(_us_per_run(lambda n, g=guards: [sequential_run(scenario, g) for _ in range(n)], args.runs))
+            # The modes take turns in chunks of CHUNK runs, so that a slow spell of the
+            # machine (a shared VM drifts by 10-20% within seconds) hits each mode alike.
+            totals = [0.0, 0.0, 0.0, 0.0]
+            for start in range(base, base + args.runs, CHUNK):
+                n = min(CHUNK, base + args.runs - start)
+                totals[0] += _us_per_run(lambda k, b=start, c=config: sweep(c, b, k), n) * n
+                totals[1] += _us_per_run(lambda k, b=start, c=config: _each(run_one, c, b, k), n) * n
+                totals[2] += _us_per_run(lambda k, b=start, c=config: _each(partial(run_one, record=True), c, b, k), n) * n
+                totals[3] += _us_per_run(lambda k, g=guards: [sequential_run(scenario, g) for _ in range(k)], n) * n
+            for column, total in zip((swept, lean, traced, seq), totals, strict=True):
+                column.append(total / args.runs)
         ratio_sweep = statistics.median(a / b for a, b in zip(swept, seq, strict=True))
         ratio_lean = statistics.median(a / b for a, b in zip(lean, seq, strict=True))
         ratio_traced = statistics.median(a / b for a, b in zip(traced, seq, strict=True))

@@ -159,8 +159,9 @@ class World:
         self._outcomes: dict[str, TaskOutcome] = dict(config.outcomes)
         injector = FaultInjector(config.faults, source.chance) if config.faults.probabilities else None
         self.faults = injector if injector is not None and injector.by_step else None
-        # a sweep's run: nothing tracked or recorded, no crash point, no fault to strike
-        self._lean = self._direct is not None and not self._trace and not self._crash_points and self.faults is None
+        # a sweep's run (traced for coverage or not): nothing tracked or recorded, no crash
+        # point, no fault to strike
+        self._lean = self._direct is not None and not self._crash_points and self.faults is None
         self.decisions: list[Decide] = []  # guard decisions the models reported (coverage)
         self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
         # Every handler takes (actor id, op): the id is also the actor's DB session.
@@ -417,7 +418,6 @@ class World:
         scheduled = self.schedule.append
         direct = self._direct
         consumers = self.broker.consumers
-        summaries = _SUMMARIES
         blocked = _BLOCKED
         consume_op = ops.Consume
         decide_op = Decide
@@ -470,9 +470,7 @@ class World:
                 if error is not None:
                     result = ("error", str(error))
                 if trace:
-                    rt = type(result)
-                    summary = summaries[rt](result) if rt in summaries else result
-                    append((now, actor.name, op.step, type(op).__name__, op.args(), summary))
+                    append(_record(now, actor, op, result))
                 try:
                     op = gen.send(result) if error is None else gen.throw(error)
                     while type(op) is decide_op:  # a guard decision: counted, no step (models/probe.py)
@@ -500,8 +498,8 @@ class World:
 
     def _live_lean(self, actor: Actor, wait: Event) -> Generator[Event, object, None]:
         """``_live`` for a sweep's run (``self._lean``): the same steps with the branches
-        for tracking, recording, crash points and faults taken out, since a sweep runs this
-        loop for nearly all of its time. ``tests/test_kernel.py`` checks that both loops
+        for tracking, choice recording, crash points and faults taken out, since a sweep
+        runs this loop for nearly all of its time (its traced coverage runs too). ``tests/test_kernel.py`` checks that both loops
         make the same runs."""
         env = self.env
         aid = actor.id
@@ -521,6 +519,8 @@ class World:
         split_db = self._split_db
         latency_channel = self.db.latency_channel
         rnd = self.source.rng.random
+        trace = self._trace  # a sweep's coverage run: records, no choice log
+        append = self.records.append
         while True:
             moved = yield wait
             if moved is not None:  # woken from a park: wait for the wake-up's latency
@@ -531,17 +531,23 @@ class World:
                     result = actor.preset
                     actor.has_preset = False
                     actor.preset = None
+                    if trace:
+                        append(_record(env.now, actor, actor.op, result))
                     op = gen.send(result)
                 else:
                     op = actor.op
                     try:
                         result = handlers[type(op)](aid, op)
                     except StoreError as exc:
+                        if trace:
+                            append(_record(env.now, actor, op, ("error", str(exc))))
                         op = gen.throw(exc)
                     else:
                         if result is blocked:  # parked; a lock hand-over wakes it
                             wait = actor.park = event(env)
                             continue
+                        if trace:
+                            append(_record(env.now, actor, op, result))
                         op = gen.send(result)
                 while type(op) is decide_op:  # a guard decision: counted, no step (models/probe.py)
                     decided(op)
@@ -705,6 +711,14 @@ class World:
 
 
 _BLOCKED = object()
+
+
+def _record(now: float, actor: Actor, op: Any, result: object) -> Record:
+    """The trace record of one step: when, who, which op with its arguments, and what it
+    returned (summarised where a row would be too much to keep)."""
+    rt = type(result)
+    summary = _SUMMARIES[rt](result) if rt in _SUMMARIES else result
+    return (now, actor.name, op.step, type(op).__name__, op.args(), summary)
 
 
 def _no_crash() -> int:
