@@ -34,7 +34,6 @@ from racesim.engine.runner import config_for, run_one, sweep  # noqa: E402
 from racesim.models.guards import Guards  # noqa: E402
 from racesim.scenarios.loader import load  # noqa: E402
 
-
 CHUNK = 20  # runs per turn (a multiple of TRACE_EVERY, so each turn of the sweep traces alike)
 
 
