@@ -54,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--chunk", type=int, default=CHUNK, help=f"runs per turn of each mode (default {CHUNK})")
     args = parser.parse_args()
     scenario = load("with-items-fanin")
     print(f"median of {args.rounds} rounds of {args.runs} runs, seed scenario, random timing; us per run")
@@ -73,8 +74,8 @@ def main() -> None:
             # The modes take turns in chunks of CHUNK runs, so that a slow spell of the
             # machine (a shared VM drifts by 10-20% within seconds) hits each mode alike.
             totals = [0.0, 0.0, 0.0, 0.0]
-            for start in range(base, base + args.runs, CHUNK):
-                n = min(CHUNK, base + args.runs - start)
+            for start in range(base, base + args.runs, args.chunk):
+                n = min(args.chunk, base + args.runs - start)
                 totals[0] += _us_per_run(lambda k, b=start, c=config: sweep(c, b, k), n) * n
                 totals[1] += _us_per_run(lambda k, b=start, c=config: _each(run_one, c, b, k), n) * n
                 totals[2] += _us_per_run(lambda k, b=start, c=config: _each(partial(run_one, record=True), c, b, k), n) * n
