@@ -126,6 +126,7 @@ def verdict_of(output: RunOutput) -> Verdict:
             output.faults_fired,
             output.config.guards.handled,
             lost_writes=db.lost_writes,
+            expired=output.expired,
         )
         for w in sorted(db.workflows)
     }

@@ -107,10 +107,14 @@ class QueueAdmin:
         self.channel = self.connection.channel()
         self.declared: list[str] = []
 
-    def declare(self, queue: str) -> None:
+    def declare(self, queue: str, ttl: float | None = None) -> None:
+        """``ttl``: the queue's message TTL in seconds (x-message-ttl), if it has one."""
         name = f"{self.prefix}{queue}"
         # x-expires: a safety net should cleanup itself die; normal cleanup deletes at once.
-        self.channel.queue_declare(name, durable=False, arguments={"x-expires": 600_000})
+        arguments: dict[str, int] = {"x-expires": 600_000}
+        if ttl is not None:
+            arguments["x-message-ttl"] = max(1, round(ttl * 1000))
+        self.channel.queue_declare(name, durable=False, arguments=arguments)
         self.declared.append(name)
 
     def depth(self, queue: str) -> int:

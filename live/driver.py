@@ -362,9 +362,10 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
     try:
         pg_store.create_schema(admin, run.schema, id_base=random.randrange(1, 2**40))
         mq_admin = QueueAdmin(settings.amqp_url, run.prefix)
-        queues = [REQUESTS_QUEUE, COMPLETED_QUEUE, STATUS_QUEUE] + [worker_queue(w) for w in range(1, dep.workers + 1)]
-        for q in queues:
-            mq_admin.declare(q)
+        workers = [worker_queue(w) for w in range(1, dep.workers + 1)]
+        queues = [REQUESTS_QUEUE, COMPLETED_QUEUE, STATUS_QUEUE] + workers
+        for q in queues:  # worker queues with attune's message TTL, as the simulated broker has
+            mq_admin.declare(q, ttl=dep.worker_queue_ttl if q in workers else None)
 
         build_actors(run)
         for actor in run.actors:

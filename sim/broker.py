@@ -3,6 +3,15 @@
 Like RabbitMQ, the broker pushes ready messages to consumers round-robin while they have
 prefetch credit; a delivery stays unacked until the consumer acks it, and the unacked
 deliveries of a consumer that dies go back to the head of the queue, marked redelivered.
+
+A queue may have a message TTL (attune: every worker queue, 300 s): a message still ready
+(not yet pushed to a consumer) that long is dropped. attune declares a dead-letter exchange
+for its queues, but as a direct exchange whose queue is bound with ``#``, so a message
+dead-lettered under its own routing key is routed nowhere and RabbitMQ drops it
+(``tests/test_broker_dead_letters.py`` shows it on the real broker): an expired message and
+one rejected without requeue are both simply gone. Expiry is applied when the broker next
+looks at the queue's head; no actor can tell that from expiry at the exact instant, since a
+ready message is only ever seen by being pushed.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from racesim.models.rows import Delivery, Message
+from racesim.sim.db import Clock
 
 
 @dataclass(slots=True)
@@ -21,7 +31,7 @@ class Consumer:
     prefetch: int
     auto_ack: bool  # the worker acks a dispatch on receipt, before it runs
     buffer: deque[Delivery] = field(default_factory=deque)  # pushed, not yet taken
-    unacked: dict[int, Delivery] = field(default_factory=dict)
+    unacked: dict[int, tuple[Delivery, float]] = field(default_factory=dict)  # tag -> (delivery, enqueued at)
     waiters: deque[int] = field(default_factory=deque)  # actor ids blocked in Consume
     alive: bool = True
 
@@ -29,14 +39,19 @@ class Consumer:
 @dataclass(slots=True)
 class Queue:
     name: str
-    ready: deque[tuple[Message, bool]] = field(default_factory=deque)
+    ready: deque[tuple[Message, bool, float]] = field(default_factory=deque)  # (message, redelivered, enqueued at)
     consumers: list[Consumer] = field(default_factory=list)
     turn: int = 0
     published: int = 0
+    ttl: float | None = None  # message TTL in seconds (x-message-ttl); None: messages never expire
+    expired: list[Message] = field(default_factory=list)  # dropped at their TTL, in order
 
 
 class SimBroker:
-    def __init__(self, wake: Callable[[int, Delivery], None]) -> None:
+    def __init__(self, wake: Callable[[int, Delivery], None], clock: Clock | None = None) -> None:
+        """``clock``: read to stamp and age messages of a queue with a TTL (the world passes
+        simpy's environment); without one, no queue may have a TTL."""
+        self._clock = clock
         self.queues: dict[str, Queue] = {}
         self.consumers: dict[str, Consumer] = {}
         self._wake = wake  # hands a delivery to a blocked actor
@@ -64,7 +79,7 @@ class SimBroker:
     def publish(self, queue: str, message: Message) -> None:
         q = self.queues.get(queue) or self.queue(queue)
         q.published += 1
-        q.ready.append((message, False))
+        q.ready.append((message, False, 0.0 if q.ttl is None else self._clock_now()))
         if q.consumers:
             self._push(q)
 
@@ -81,13 +96,24 @@ class SimBroker:
         consumer.unacked.pop(tag, None)
         self._push(self.queues[consumer.queue])
 
+    def expired(self) -> list[tuple[str, Message]]:
+        """(queue, message) of every message dropped at its TTL, by queue name."""
+        return [(name, m) for name, q in sorted(self.queues.items()) for m in q.expired]
+
+    def _clock_now(self) -> float:
+        if self._clock is None:
+            raise RuntimeError("a queue with a TTL needs the broker's clock")
+        return self._clock.now
+
     def nack(self, consumer_name: str, tag: int, requeue: bool) -> None:
         consumer = self.consumers[consumer_name]
-        delivery = consumer.unacked.pop(tag, None)
+        held = consumer.unacked.pop(tag, None)
         q = self.queues[consumer.queue]
-        if requeue and delivery is not None:
-            q.ready.appendleft((delivery.message, True))
-        # without requeue the message is dead-lettered: gone from the race path
+        if requeue and held is not None:
+            delivery, at = held
+            q.ready.appendleft((delivery.message, True, at))  # a requeued message keeps its age
+        # without requeue the message is dead-lettered, and attune's dead-letter exchange
+        # routes it nowhere (module docstring): gone from the race path
         self._push(q)
 
     def kill_consumer(self, consumer_name: str) -> int:
@@ -101,8 +127,8 @@ class SimBroker:
         q.consumers.remove(consumer)
         back = [consumer.unacked[tag] for tag in sorted(consumer.unacked)]
         consumer.unacked.clear()
-        for delivery in reversed(back):
-            q.ready.appendleft((delivery.message, True))
+        for delivery, at in reversed(back):
+            q.ready.appendleft((delivery.message, True, at))
         self._push(q)
         return len(back)
 
@@ -110,6 +136,8 @@ class SimBroker:
         consumers = q.consumers
         n = len(consumers)
         ready = q.ready
+        if q.ttl is not None and ready and n:
+            self._expire(q)
         while ready and n:
             if n == 1:  # the common deployment: skip the round-robin scan (turn stays 0)
                 consumer = consumers[0]
@@ -124,16 +152,26 @@ class SimBroker:
                         break
                 else:
                     return  # nobody has credit
-            message, redelivered = ready.popleft()
+            message, redelivered, at = ready.popleft()
             tag = self._next_tag
             self._next_tag = tag + 1
             delivery = Delivery(tag, message, redelivered)
             if not consumer.auto_ack:
-                consumer.unacked[tag] = delivery
+                consumer.unacked[tag] = (delivery, at)
             if consumer.waiters:
                 self._wake(consumer.waiters.popleft(), delivery)
             else:
                 consumer.buffer.append(delivery)
+
+    def _expire(self, q: Queue) -> None:
+        """Drop the messages at the head of ``q`` that have waited its TTL (one TTL for the
+        whole queue, so the oldest are at the head; a requeued one is older still)."""
+        ttl = q.ttl
+        assert ttl is not None
+        now = self._clock_now()
+        ready = q.ready
+        while ready and now - ready[0][2] >= ttl:
+            q.expired.append(ready.popleft()[0])
 
 
 def _closed(actor: int, delivery: Delivery) -> None:

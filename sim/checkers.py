@@ -67,10 +67,12 @@ def check(
     failure_handled: bool = False,
     *,
     lost_writes: list[LostWrite] | None = None,
+    expired: tuple[int, ...] = (),
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
-    each write (None: the store does not record it, and lost_update is unknown)."""
+    each write (None: the store does not record it, and lost_update is unknown); ``expired``:
+    execution ids whose dispatch the broker dropped at the worker queue's TTL."""
     v = Verdict(workflow_status=workflow.status)
     found = v.results
     for name in NAMES:
@@ -191,6 +193,8 @@ def check(
                 reasons.append(f"lost completion: {label} finished but its completion was never published")
             elif r.status == RUNNING:
                 reasons.append(f"slot held forever: {label} stays running")
+            elif r.status == SCHEDULED and r.id in expired:
+                reasons.append(f"dispatch expired: {label} stays scheduled (its message outlived the worker queue's TTL)")
             elif r.status == SCHEDULED:
                 reasons.append(f"{label} stays scheduled, never run")
             elif r.status == REQUESTED:

@@ -31,6 +31,9 @@ class Deployment:
     workers: int = 3
     worker_slots: int = 10  # a worker's local concurrency permits (attune default: 10)
     restart_delay: float = 5.0  # seconds until a crashed executor is back
+    # x-message-ttl of every worker queue (attune: 300,000 ms, fixed): a dispatch still in
+    # the broker this long is dropped (sim/broker.py), and its row stays scheduled
+    worker_queue_ttl: float = 300.0
 
     def label(self) -> str:
         return f"replicas={self.replicas} listeners={self.listeners} prefetch={self.prefetch} workers={self.workers}"
@@ -44,6 +47,7 @@ DEPLOYMENT_LIMITS: dict[str, tuple[float, float]] = {
     "workers": (1, 64),
     "worker_slots": (1, 1000),
     "restart_delay": (0.0, 3600.0),
+    "worker_queue_ttl": (0.001, 86_400.0),
 }
 
 

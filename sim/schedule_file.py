@@ -18,7 +18,10 @@ from racesim.sim.config import DEPLOYMENT_LIMITS, Deployment
 
 FORMAT = "racesim-schedule/1"
 MAX_BYTES = 20 * 1024 * 1024
-_DEPLOYMENT_FIELDS = ("replicas", "listeners", "prefetch", "workers", "worker_slots", "restart_delay")
+_DEPLOYMENT_FIELDS = ("replicas", "listeners", "prefetch", "workers", "worker_slots", "restart_delay", "worker_queue_ttl")
+# Fields added after schedules were first saved: a file without one ran with its default.
+_DEPLOYMENT_OPTIONAL = {"worker_queue_ttl": Deployment().worker_queue_ttl}
+_DEPLOYMENT_FLOATS = ("restart_delay", "worker_queue_ttl")
 
 
 class ScheduleError(ValueError):
@@ -141,8 +144,9 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
     unknown = sorted(set(dep) - set(_DEPLOYMENT_FIELDS))
     if unknown:
         raise ScheduleError(f"{where}: unknown deployment field {unknown[0]!r}")
+    dep = {**_DEPLOYMENT_OPTIONAL, **dep}
     for key in _DEPLOYMENT_FIELDS:
-        kind = (int, float) if key == "restart_delay" else int
+        kind = (int, float) if key in _DEPLOYMENT_FLOATS else int
         value = cast(float, _need(dep, key, kind, f"{where}: deployment"))
         lo, hi = DEPLOYMENT_LIMITS[key]  # the scenario files' bounds: what a scenario may say, a schedule may
         if not lo <= value <= hi:

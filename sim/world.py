@@ -116,6 +116,7 @@ class RunOutput:
     decisions: list[Decide] = field(default_factory=list)  # guard checks the models reported, in order
     faults_reached: dict[str, int] = field(default_factory=dict)  # fault point -> times checked
     traced: bool = False  # ``records`` holds every step (a recorded, replayed or traced run)
+    expired: tuple[int, ...] = ()  # execution ids whose dispatch the broker dropped at its TTL
 
 
 class World:
@@ -129,7 +130,7 @@ class World:
         self.source = source
         dep = config.deployment
         self.db = SimDB(tuple(range(1, dep.workers + 1)), clock=self.env)
-        self.broker = SimBroker(self._wake)
+        self.broker = SimBroker(self._wake, clock=self.env)
         self.records: list[Record] = []
         self.actors: dict[int, Actor] = {}
         self.pending: dict[int, Actor] = {}  # actors with a pending op (kept when order or picks matter)
@@ -206,6 +207,7 @@ class World:
         [c] = spec.consumers
         self._worker_specs[c.name] = spec
         self._worker_slots[c.name] = 0
+        self.broker.queue(c.queue).ttl = self.config.deployment.worker_queue_ttl
         consumer = self.broker.add_consumer(c.name, c.queue, c.prefetch, auto_ack=c.auto_ack)
         self._worker_consumers[c.queue] = consumer
         while consumer.buffer and self._worker_slots[c.name] < len(spec.actors):  # work that waited
@@ -336,6 +338,7 @@ class World:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
         w = next(iter(self.db.workflows), 0)
+        expired = tuple(m.execution_id for _q, m in self.broker.expired() if m.kind == WORKER_DISPATCH)
         self._release()
         return RunOutput(
             self.config,
@@ -354,6 +357,7 @@ class World:
             self.decisions,
             dict(self.faults.reached) if self.faults else {},
             self._trace,
+            expired,
         )
 
     def _release(self) -> None:

@@ -1,0 +1,119 @@
+"""Worker queues expire dispatches (attune: x-message-ttl 300,000 ms on every worker queue).
+
+A dispatch still in the broker when the TTL runs out is dropped (attune's dead-letter
+exchange routes it nowhere: tests/test_broker_dead_letters.py), so its row stays
+`scheduled`. With a worker process down longer than the TTL, a dispatch published to its
+queue meanwhile is lost; a shorter outage loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from racesim.engine.runner import config_for
+from racesim.models import ops
+from racesim.models.guards import Guards
+from racesim.models.rows import WORKER_DISPATCH, Message
+from racesim.models.statuses import FAILED, SCHEDULED
+from racesim.sim import schedule_file
+from racesim.sim.broker import SimBroker
+from racesim.sim.db import ManualClock
+from racesim.sim.faults import CRASH_WORKER_PROCESS
+
+from tests.test_crashes import CrashAt, _run
+
+
+def _broker(ttl: float | None) -> tuple[SimBroker, ManualClock, list[object]]:
+    clock = ManualClock()
+    woken: list[object] = []
+    broker = SimBroker(lambda actor, delivery: woken.append(delivery), clock=clock)
+    broker.queue("q").ttl = ttl
+    return broker, clock, woken
+
+
+def test_a_message_ready_for_its_ttl_is_dropped_a_younger_one_delivered():
+    broker, clock, _ = _broker(10.0)
+    broker.publish("q", Message(WORKER_DISPATCH, 1))  # no consumer yet: it waits, ready
+    clock.now = 4.0
+    broker.publish("q", Message(WORKER_DISPATCH, 2))
+    clock.now = 12.0  # 1 has waited 12 s, 2 has waited 8 s
+    consumer = broker.add_consumer("c", "q", 10, auto_ack=True)
+    assert [d.message.execution_id for d in consumer.buffer] == [2]
+    assert broker.expired() == [("q", Message(WORKER_DISPATCH, 1))]
+
+
+def test_a_queue_without_ttl_keeps_every_message():
+    broker, clock, _ = _broker(None)
+    broker.publish("q", Message(WORKER_DISPATCH, 1))
+    clock.now = 10_000.0
+    consumer = broker.add_consumer("c", "q", 10, auto_ack=True)
+    assert [d.message.execution_id for d in consumer.buffer] == [1] and broker.expired() == []
+
+
+def test_a_requeued_message_keeps_its_age():
+    """RabbitMQ keeps a requeued message's original expiry: a redelivery does not renew it."""
+    broker, clock, _ = _broker(10.0)
+    consumer = broker.add_consumer("c", "q", 1)
+    broker.publish("q", Message(WORKER_DISPATCH, 1))  # pushed at 0, held unacked
+    [delivery] = consumer.buffer
+    consumer.buffer.clear()
+    broker.kill_consumer("c")  # back to the queue, redelivered, still stamped 0
+    clock.now = 11.0
+    again = broker.add_consumer("c2", "q", 1)
+    assert not again.buffer and broker.expired() == [("q", delivery.message)]
+
+
+def _first_run_on_worker1(world, actor, op) -> bool:
+    return type(op) is ops.RunAction and actor.group == "worker1"
+
+
+def _worker1_down(fanin, guards: str, outage: float, ttl: float):
+    """Worker 1's process crashes at its first action and is back after ``outage``; the
+    scheduler keeps handing it work meanwhile (two workers, round-robin)."""
+    dep = replace(fanin.deployment, workers=2, restart_delay=outage, worker_queue_ttl=ttl)
+    cfg = config_for(fanin, Guards.parse(guards), deployment=dep)
+    return [_run(cfg, seed, CrashAt(CRASH_WORKER_PROCESS, _first_run_on_worker1)) for seed in (1, 2, 3)]
+
+
+def test_a_worker_down_longer_than_the_ttl_loses_the_dispatches_sent_to_it(fanin):
+    for r in _worker1_down(fanin, "pre", outage=600.0, ttl=300.0):
+        assert r.output.expired, "a dispatch waited in the dead worker's queue past its TTL"
+        for eid in r.output.expired:
+            assert r.output.db.executions[eid].status == SCHEDULED  # dropped: nobody ever runs it
+        assert r.verdict.stuck_workflows == 1
+        assert any(reason.startswith("dispatch expired: ") for reason in r.verdict.stuck_reasons)
+
+
+def test_a_worker_back_within_the_ttl_loses_nothing(fanin):
+    for r in _worker1_down(fanin, "pre", outage=600.0, ttl=3600.0):
+        assert r.output.expired == ()
+        assert not [x for x in r.output.db.executions.values() if x.status == SCHEDULED]
+        assert not any(reason.startswith("dispatch expired: ") for reason in r.verdict.stuck_reasons)
+
+
+def test_heads_timeout_monitor_fails_the_row_an_expired_dispatch_left_scheduled(fanin):
+    """HEAD with its recovery actors: the monitor finds the row still `scheduled` after its
+    timeout (300 s, the same as the TTL) and fails it, so the row does not hang."""
+    for r in _worker1_down(fanin, "head+recovery", outage=600.0, ttl=300.0):
+        assert r.output.expired
+        for eid in r.output.expired:
+            assert r.output.db.executions[eid].status == FAILED
+
+
+@pytest.mark.parametrize("ttl", [None, 45.5])
+def test_schedule_files_carry_the_ttl_and_old_ones_default_it(tmp_path, ttl):
+    """A schedule saved before the field existed ran with attune's 300 s."""
+    from racesim.sim.config import Deployment
+
+    dep = Deployment() if ttl is None else Deployment(worker_queue_ttl=ttl)
+    sf = schedule_file.ScheduleFile("with-items-fanin", "none", dep, "none", "random", {}, 1, [], {}, "")
+    path = tmp_path / "s.json"
+    schedule_file.save(path, sf)
+    if ttl is None:  # as an older racesim wrote it
+        import json
+
+        data = json.loads(path.read_text())
+        del data["deployment"]["worker_queue_ttl"]
+        path.write_text(json.dumps(data))
+    assert schedule_file.load(path).deployment.worker_queue_ttl == (300.0 if ttl is None else ttl)
