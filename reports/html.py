@@ -108,7 +108,7 @@ def _fmt_event(ev: Event) -> str:
 
 
 def _kind(ev: Event) -> str:
-    if ev.op == "Crash":
+    if ev.op in ("Crash", "Expire"):  # a process died, or the broker dropped a message
         return "crash"
     if isinstance(ev.result, tuple) and len(ev.result) == 2 and ev.result[0] == "error":
         return "error"

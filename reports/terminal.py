@@ -183,7 +183,7 @@ def print_trace(console: Console, result: RunResult) -> None:
         if i in marks:
             line.stylize("bold red")
             line.append(f"   <-- {marks[i]}", style="bold red")
-        elif ev.op == "Crash":
+        elif ev.op in ("Crash", "Expire"):
             line.stylize("bold magenta")
         console.print(line, soft_wrap=True, highlight=False)
     v = result.verdict

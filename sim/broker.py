@@ -48,10 +48,17 @@ class Queue:
 
 
 class SimBroker:
-    def __init__(self, wake: Callable[[int, Delivery], None], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        wake: Callable[[int, Delivery], None],
+        clock: Clock | None = None,
+        on_expire: Callable[[str, Message], None] | None = None,
+    ) -> None:
         """``clock``: read to stamp and age messages of a queue with a TTL (the world passes
-        simpy's environment); without one, no queue may have a TTL."""
+        simpy's environment); without one, no queue may have a TTL. ``on_expire``: told of
+        each message dropped at its TTL (the world records it in a traced run)."""
         self._clock = clock
+        self._on_expire = on_expire
         self.queues: dict[str, Queue] = {}
         self.consumers: dict[str, Consumer] = {}
         self._wake = wake  # hands a delivery to a blocked actor
@@ -61,6 +68,7 @@ class SimBroker:
         """The run has ended: drop the wake-up hook (a bound method of the world, which
         would keep world and broker alive as a reference cycle)."""
         self._wake = _closed
+        self._on_expire = None
 
     def queue(self, name: str) -> Queue:
         q = self.queues.get(name)
@@ -171,7 +179,10 @@ class SimBroker:
         now = self._clock_now()
         ready = q.ready
         while ready and now - ready[0][2] >= ttl:
-            q.expired.append(ready.popleft()[0])
+            message = ready.popleft()[0]
+            q.expired.append(message)
+            if self._on_expire is not None:
+                self._on_expire(q.name, message)
 
 
 def _closed(actor: int, delivery: Delivery) -> None:

@@ -38,6 +38,7 @@ from racesim.models.rows import (
     EXECUTION_COMPLETED,
     WORKER_DISPATCH,
     Delivery,
+    Message,
     worker_queue,
 )
 from racesim.models.starter import start_workflow
@@ -130,7 +131,8 @@ class World:
         self.source = source
         dep = config.deployment
         self.db = SimDB(tuple(range(1, dep.workers + 1)), clock=self.env)
-        self.broker = SimBroker(self._wake, clock=self.env)
+        self._trace = trace or source.log is not None  # trace records only for traced or recorded runs
+        self.broker = SimBroker(self._wake, clock=self.env, on_expire=self._note_expiry if self._trace else None)
         self.records: list[Record] = []
         self.actors: dict[int, Actor] = {}
         self.pending: dict[int, Actor] = {}  # actors with a pending op (kept when order or picks matter)
@@ -139,7 +141,6 @@ class World:
         self.completions_published: list[int] = []
         self.schedule: list[int] = []  # actor id of every step, in order (the run's interleaving)
         self._controlled = strategy.controls_order
-        self._trace = trace or source.log is not None  # trace records only for traced or recorded runs
         self._note = not self._controlled and source.log is not None  # record time-order picks
         self._track = self._controlled or self._note
         # draws straight from the samplers when nothing is tracked, recorded or replayed
@@ -575,6 +576,10 @@ class World:
                 wait = timeout(env, -log(1.0 - rnd()) / rate)
             else:
                 wait = timeout(env, op.seconds if channel == "sleep" else direct[channel]())
+
+    def _note_expiry(self, queue: str, message: Message) -> None:
+        """A traced run shows the broker dropping a message at its TTL, as a step of its own."""
+        self.records.append((self.env.now, "broker", "ttl", "Expire", (queue, message.execution_id), None))
 
     # ---- waking parked actors --------------------------------------------------------------
     def _wake(self, actor_id: int, delivery: Delivery) -> None:

@@ -20,6 +20,7 @@ from racesim.sim import schedule_file
 from racesim.sim.broker import SimBroker
 from racesim.sim.db import ManualClock
 from racesim.sim.faults import CRASH_WORKER_PROCESS
+from racesim.sim.trace import events
 
 from tests.test_crashes import CrashAt, _run
 
@@ -83,6 +84,8 @@ def test_a_worker_down_longer_than_the_ttl_loses_the_dispatches_sent_to_it(fanin
             assert r.output.db.executions[eid].status == SCHEDULED  # dropped: nobody ever runs it
         assert r.verdict.stuck_workflows == 1
         assert any(reason.startswith("dispatch expired: ") for reason in r.verdict.stuck_reasons)
+        shown = [e.args[1] for e in events(r.output.records) if e.op == "Expire"]
+        assert shown == list(r.output.expired)  # the trace shows the broker dropping each
 
 
 def test_a_worker_back_within_the_ttl_loses_nothing(fanin):
