@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import psycopg
 from racesim.live import amqp, pg_store
@@ -109,6 +110,7 @@ class _Run:
         self.errors: list[str] = []
         self.actors: list[_Actor] = []
         self.local: dict[str, queue.Queue[Delivery]] = {}  # worker consumer -> its prefetch buffer
+        self.feeders: dict[str, _Actor] = {}  # worker consumer -> the thread that consumes for it
         self.last_activity = time.monotonic()
         self.children: list[ExecRow] = []  # read back at the end
 
@@ -128,6 +130,13 @@ class _Run:
                 elif outcome.fail_probability > 0:
                     ok = self.rng.random() >= outcome.fail_probability
         return seconds, ok
+
+    def ack_taken(self, consumer: str, tag: int) -> None:
+        """A slot took a delivery: the feeder's channel acks it, on the feeder's own thread
+        (a pika connection is not thread-safe; this is its one thread-safe call)."""
+        mq = self.feeders[consumer].mq
+        assert mq is not None, "a delivery came through this feeder's channel"
+        mq.connection.add_callback_threadsafe(partial(mq.ack, tag))
 
     def note_finished(self, key: Key) -> None:
         with self.cond:
@@ -290,12 +299,14 @@ class _Actor(threading.Thread):
         local = run.local.get(consumer)
         self.idle = True
         try:
-            if local is not None:  # a worker slot: take from its worker's buffer
+            if local is not None:  # a worker slot: take from its worker's buffer, and ack it
                 while not run.stop.is_set():
                     try:
-                        return local.get(timeout=amqp.POLL_SECONDS)
+                        taken = local.get(timeout=amqp.POLL_SECONDS)
                     except queue.Empty:
                         continue
+                    run.ack_taken(consumer, taken.tag)
+                    return taken
                 raise _Stopped
             delivery = self._mq().next_delivery(run.stop)
             if delivery is None:
@@ -311,7 +322,8 @@ class _Stopped(Exception):
 
 
 def _feeder(buffer: queue.Queue[Delivery], consumer: str, source: str) -> Model:
-    """A worker process's consumer (auto-ack): moves deliveries into the slots' buffer."""
+    """A worker process's consumer: moves deliveries into the slots' buffer. The slot that
+    takes one acks it (``_Run.ack_taken``), as attune's worker acks once a permit is free."""
     while True:
         delivery = yield ops.Consume("W1", consumer, source)
         buffer.put(delivery)
@@ -327,10 +339,11 @@ def build_actors(run: _Run) -> None:
 
     for process in topology.topology(dep):
         for c in process.consumers:
-            if c.auto_ack:  # a worker: one consumer thread feeds the slots' buffer
+            if c.ack_on_take:  # a worker: one consumer thread feeds the slots' buffer
                 run.local[c.name] = queue.Queue()
                 feed = _feeder(run.local[c.name], f"{c.name}.mq", c.queue)
-                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, 0, True)})
+                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, c.prefetch, False)})
+                run.feeders[c.name] = run.actors[-1]
         consumers = {c.name: c for c in process.consumers}
         for a in process.actors:
             c = consumers[a.consumer]

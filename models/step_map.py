@@ -59,6 +59,7 @@ W_EXEC = "crates/worker/src/executor.rs"
 TIMEOUT = "crates/executor/src/timeout_monitor.rs"
 SUPERVISOR = "crates/supervisor/src/main.rs"
 DEAD_LETTER = "crates/executor/src/dead_letter_handler.rs"
+CONN = "crates/common/src/mq/connection.rs"
 MAINT = "crates/common/src/repositories/maintenance.rs"
 
 
@@ -437,6 +438,11 @@ STEPS: tuple[Step, ...] = (
          "The null-worker clause matches every workflow's own execution, written only at completion."),
     Step("R4", "recovery", "Supervisor workflow rule: copy a terminal parent status onto a stale workflow; fail a stale workflow whose children are all terminal with one failed/abandoned, and publish its completion.",
          ("racesim.models.recovery:supervisor",), {"head": _all(_s(SUPERVISOR, 676, 700), _s(MAINT, 599, 683))}),
+    Step("Q1", "broker", "A dispatch still ready in a worker queue after the queue's message TTL (300 s) expires; the dead-letter exchange routes it nowhere, so it is dropped and its row stays scheduled.",
+         ("racesim.sim.broker:SimBroker._expire",),
+         {"pre": _all(_s(CONN, 482, 495), _s(CONN, 360, 382)), "fix": _all(_s(CONN, 482, 495), _s(CONN, 360, 382)),
+          "f93": _all(_s(CONN, 482, 495), _s(CONN, 360, 382)), "head": _all(_s(CONN, 508, 521), _s(CONN, 386, 408))},
+         "The dead-letter exchange is declared direct and its queue bound with '#', which a direct exchange matches only literally; dead letters keep their own routing key, so RabbitMQ drops them and the dead-letter handler never runs (tests/test_broker_dead_letters.py)."),
 )
 # fmt: on
 

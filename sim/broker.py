@@ -29,7 +29,7 @@ class Consumer:
     name: str
     queue: str
     prefetch: int
-    auto_ack: bool  # the worker acks a dispatch on receipt, before it runs
+    ack_on_take: bool  # acked as its actor takes a delivery (a worker slot, holding a permit), not by an Ack op
     buffer: deque[Delivery] = field(default_factory=deque)  # pushed, not yet taken
     unacked: dict[int, tuple[Delivery, float]] = field(default_factory=dict)  # tag -> (delivery, enqueued at)
     waiters: deque[int] = field(default_factory=deque)  # actor ids blocked in Consume
@@ -76,8 +76,8 @@ class SimBroker:
             q = self.queues[name] = Queue(name)
         return q
 
-    def add_consumer(self, name: str, queue: str, prefetch: int, auto_ack: bool = False) -> Consumer:
-        consumer = Consumer(name, queue, prefetch, auto_ack)
+    def add_consumer(self, name: str, queue: str, prefetch: int, ack_on_take: bool = False) -> Consumer:
+        consumer = Consumer(name, queue, prefetch, ack_on_take)
         self.consumers[name] = consumer
         q = self.queue(queue)
         q.consumers.append(consumer)
@@ -95,7 +95,11 @@ class SimBroker:
         """The next delivery, or None after parking ``actor`` until one arrives."""
         consumer = self.consumers[consumer_name]
         if consumer.buffer:
-            return consumer.buffer.popleft()
+            delivery = consumer.buffer.popleft()
+            if consumer.ack_on_take:  # taken: acked, and the credit goes to the next message
+                consumer.unacked.pop(delivery.tag, None)
+                self._push(self.queues[consumer.queue])
+            return delivery
         consumer.waiters.append(actor)
         return None
 
@@ -149,13 +153,13 @@ class SimBroker:
         while ready and n:
             if n == 1:  # the common deployment: skip the round-robin scan (turn stays 0)
                 consumer = consumers[0]
-                if not (consumer.auto_ack or len(consumer.unacked) < consumer.prefetch):
+                if len(consumer.unacked) >= consumer.prefetch:
                     return
                 q.turn = 0
             else:
                 for step in range(n):
                     consumer = consumers[(q.turn + step) % n]
-                    if consumer.auto_ack or len(consumer.unacked) < consumer.prefetch:
+                    if len(consumer.unacked) < consumer.prefetch:
                         q.turn = (q.turn + step + 1) % n
                         break
                 else:
@@ -164,11 +168,12 @@ class SimBroker:
             tag = self._next_tag
             self._next_tag = tag + 1
             delivery = Delivery(tag, message, redelivered)
-            if not consumer.auto_ack:
-                consumer.unacked[tag] = (delivery, at)
-            if consumer.waiters:
+            if consumer.waiters:  # an idle actor takes it at once
+                if not consumer.ack_on_take:
+                    consumer.unacked[tag] = (delivery, at)
                 self._wake(consumer.waiters.popleft(), delivery)
             else:
+                consumer.unacked[tag] = (delivery, at)
                 consumer.buffer.append(delivery)
 
     def _expire(self, q: Queue) -> None:
@@ -178,7 +183,7 @@ class SimBroker:
         assert ttl is not None
         now = self._clock_now()
         ready = q.ready
-        while ready and now - ready[0][2] >= ttl:
+        while ready and now - ready[0][2] >= ttl:  # Q1: expired, and dead-lettered to nowhere
             message = ready.popleft()[0]
             q.expired.append(message)
             if self._on_expire is not None:

@@ -264,6 +264,10 @@ def check(
                 wrong.append((name, f"completed although {name} failed", f"lost update of {name} in failed_tasks", None))
             elif (by := duplicate_cause(name)) is not None:
                 wrong.append((name, f"completed although {name} failed", f"caused by {_dup_words(by)} of {name}", by))
+            elif unrun := [r for r in rows_of.get(name, ()) if r.status in ITEM_FAILED and r.id in expired]:
+                labels = ", ".join(_label(name, _wt(r).task_index) for r in unrun)
+                cause = f"{labels} never ran: the dispatch expired in a worker queue, and a recovery write failed the row"
+                wrong.append((name, f"completed although {name} failed", cause, None))
             else:
                 wrong.append((name, f"completed although {name} failed", "early completion: its failure not yet recorded", None))
         for name in _starved_joins(graph, expected, rows_of):

@@ -10,8 +10,11 @@ Per the spec (3.1, 3.2, 3.3, 3.5):
   deployment's prefetch and manual ack. attune runs one completion handler per executor,
   sequentially (``listeners = 1``); ``listeners = k`` models k concurrent handlers taking
   deliveries from that one consumer's prefetch buffer (a what-if, not attune's code);
-- a worker process has one auto-ack consumer ``worker{w}`` on its own queue, feeding
-  ``worker_slots`` execution slots (its concurrency permits);
+- a worker process has one consumer ``worker{w}`` on its own queue, feeding ``worker_slots``
+  execution slots (its concurrency permits). It acks a delivery when a slot takes it (a
+  permit is free), before the action runs, and holds at most ``worker_slots + 2`` deliveries
+  not yet taken (attune's prefetch); the rest wait in the broker, where the worker queue's TTL
+  can expire them, and a crash requeues the ones it held;
 - a process that crashes and comes back is generation ``g`` > 0: its names get ``r{g}``
   (``exec0r1.scheduler``), so a trace tells the incarnations apart.
 """
@@ -34,7 +37,9 @@ class ConsumerSpec:
     name: str
     queue: str
     prefetch: int
-    auto_ack: bool
+    # acks a delivery as the actor takes it (a worker: once a concurrency permit is free, before
+    # the action runs; attune's worker consumer), instead of by an Ack op of the model
+    ack_on_take: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,8 @@ def executor(dep: Deployment, e: int, generation: int = 0) -> ProcessSpec:
 @lru_cache(maxsize=1024)
 def worker(dep: Deployment, w: int, generation: int = 0) -> ProcessSpec:
     name = _prefix(f"worker{w}", generation)
-    consumer = ConsumerSpec(name, worker_queue(w), dep.prefetch, True)
+    # attune's worker: manual ack once a permit is held, prefetch = its permits + 2
+    consumer = ConsumerSpec(name, worker_queue(w), dep.worker_slots + 2, True)
     slots = tuple(ActorSpec(f"{name}.slot{n}", WORKER_SLOT, name) for n in range(dep.worker_slots))
     return ProcessSpec(f"worker{w}", (consumer,), slots)
 

@@ -209,7 +209,7 @@ class World:
         self._worker_specs[c.name] = spec
         self._worker_slots[c.name] = 0
         self.broker.queue(c.queue).ttl = self.config.deployment.worker_queue_ttl
-        consumer = self.broker.add_consumer(c.name, c.queue, c.prefetch, auto_ack=c.auto_ack)
+        consumer = self.broker.add_consumer(c.name, c.queue, c.prefetch, ack_on_take=c.ack_on_take)
         self._worker_consumers[c.queue] = consumer
         while consumer.buffer and self._worker_slots[c.name] < len(spec.actors):  # work that waited
             self._add_worker_slot(c.name)
@@ -239,7 +239,7 @@ class World:
         self._executor_generation[e] = gen + 1
         spec = topology.executor(self.config.deployment, e, gen)
         for c in spec.consumers:
-            self.broker.add_consumer(c.name, c.queue, c.prefetch, auto_ack=c.auto_ack)
+            self.broker.add_consumer(c.name, c.queue, c.prefetch, ack_on_take=c.ack_on_take)
         self._executor_consumers[e] = tuple(c.name for c in spec.consumers)
         for actor in spec.actors:
             if actor.role == topology.SCHEDULER:
@@ -579,7 +579,7 @@ class World:
 
     def _note_expiry(self, queue: str, message: Message) -> None:
         """A traced run shows the broker dropping a message at its TTL, as a step of its own."""
-        self.records.append((self.env.now, "broker", "ttl", "Expire", (queue, message.execution_id), None))
+        self.records.append((self.env.now, "broker", "Q1", "Expire", (queue, message.execution_id), None))
 
     # ---- waking parked actors --------------------------------------------------------------
     def _wake(self, actor_id: int, delivery: Delivery) -> None:
@@ -706,7 +706,7 @@ class World:
                 self._kill(other)
             consumer = self._worker_consumers[worker_queue(w)]
             if consumer.alive:
-                self.broker.kill_consumer(consumer.name)  # auto-acked deliveries it held are lost
+                self.broker.kill_consumer(consumer.name)  # the deliveries no slot had taken yet go back to the queue
             self.db.worker_heartbeat[w] = now  # its last beat: HEAD's dead-worker rule ages from here
             self._schedule_restart(actor.group, partial(self._start_worker, w))
             return

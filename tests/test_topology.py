@@ -19,7 +19,7 @@ live_driver = pytest.importorskip("racesim.live.driver")  # needs psycopg and pi
 
 def _sim(config):
     world = World(config, make_scheduler("random"), ChoiceSource(1, config.timing))
-    consumers = {c.name: (c.queue, c.prefetch, c.auto_ack) for c in world.broker.consumers.values()}
+    consumers = {c.name: (c.queue, c.prefetch, c.ack_on_take) for c in world.broker.consumers.values()}
     actors = {a.name: a.op.consumer for a in world.actors.values() if a.op is not None and hasattr(a.op, "consumer")}
     world.run()  # worker slots appear as work arrives
     slots = {a.name: a.group for a in world.actors.values() if ".slot" in a.name}
@@ -47,11 +47,13 @@ def test_simulator_and_live_driver_build_the_same_deployment(fanin, dep):
     live_consumers, live_actors, feeds, live_slots, local = _live(config)
     # executors: the same consumers (queue, prefetch, manual ack), read by the same actors
     for name, spec in sim_consumers.items():
-        if spec[2]:  # a worker's auto-ack consumer: live, a feeder thread reads the queue
-            assert feeds[name] == (spec[0], 0, True) and name in local
+        if spec[2]:  # a worker's consumer: live, a feeder thread reads the queue (manual ack, same prefetch)
+            assert feeds[name] == (spec[0], dep.worker_slots + 2, False) and name in local
+            assert spec[1] == dep.worker_slots + 2  # attune's worker prefetch: its permits + 2
         else:
             assert live_consumers[name] == spec
-    assert {n for n, s in sim_consumers.items() if not s[2]} == {n for n, s in live_consumers.items() if not s[2]}
+    executor_consumers = {n for n in live_consumers if not n.endswith(".mq")}  # the feeders' are ".mq"
+    assert {n for n, s in sim_consumers.items() if not s[2]} == executor_consumers
     assert live_actors == {n: c for n, c in sim_actors.items() if not sim_consumers[c][2]}
     # workers: the simulator's slots (created on demand) are among the live ones, all of them
     assert set(sim_slots) <= set(live_slots)

@@ -39,7 +39,7 @@ def test_a_message_ready_for_its_ttl_is_dropped_a_younger_one_delivered():
     clock.now = 4.0
     broker.publish("q", Message(WORKER_DISPATCH, 2))
     clock.now = 12.0  # 1 has waited 12 s, 2 has waited 8 s
-    consumer = broker.add_consumer("c", "q", 10, auto_ack=True)
+    consumer = broker.add_consumer("c", "q", 10, ack_on_take=True)
     assert [d.message.execution_id for d in consumer.buffer] == [2]
     assert broker.expired() == [("q", Message(WORKER_DISPATCH, 1))]
 
@@ -48,7 +48,7 @@ def test_a_queue_without_ttl_keeps_every_message():
     broker, clock, _ = _broker(None)
     broker.publish("q", Message(WORKER_DISPATCH, 1))
     clock.now = 10_000.0
-    consumer = broker.add_consumer("c", "q", 10, auto_ack=True)
+    consumer = broker.add_consumer("c", "q", 10, ack_on_take=True)
     assert [d.message.execution_id for d in consumer.buffer] == [1] and broker.expired() == []
 
 
@@ -120,3 +120,71 @@ def test_schedule_files_carry_the_ttl_and_old_ones_default_it(tmp_path, ttl):
         del data["deployment"]["worker_queue_ttl"]
         path.write_text(json.dumps(data))
     assert schedule_file.load(path).deployment.worker_queue_ttl == (300.0 if ttl is None else ttl)
+
+
+def test_a_worker_consumer_holds_at_most_its_prefetch_and_acks_as_a_slot_takes():
+    """attune's worker acks a dispatch once a permit is free; until then it counts against
+    the prefetch (permits + 2), and what does not fit waits in the broker."""
+    broker, _clock, _ = _broker(None)
+    consumer = broker.add_consumer("w", "q", 2, ack_on_take=True)
+    for eid in (1, 2, 3):
+        broker.publish("q", Message(WORKER_DISPATCH, eid))
+    assert [d.message.execution_id for d in consumer.buffer] == [1, 2] and len(broker.queues["q"].ready) == 1
+    taken = broker.consume(actor=7, consumer_name="w")  # a slot takes one: acked, credit for the next
+    assert taken is not None and taken.message.execution_id == 1
+    assert [d.message.execution_id for d in consumer.buffer] == [2, 3] and not broker.queues["q"].ready
+    broker.kill_consumer("w")  # a crash: what no slot had taken goes back to the queue
+    assert [(m.execution_id, redelivered) for m, redelivered, _at in broker.queues["q"].ready] == [(2, True), (3, True)]
+
+
+BUSY = """name: busy-worker
+workflow:
+  ref: demo.busy
+  tasks:
+    - name: process_items
+      action: demo.handle_one
+      with_items: 6
+      concurrency: 6
+      next:
+        - when: "{{ succeeded() }}"
+          do: [validate]
+    - name: validate
+      action: demo.verify_all
+deployment: {workers: 1, worker_slots: 1, worker_queue_ttl: TTL}
+"""
+
+
+@pytest.mark.parametrize("ttl", [0.5, 100.0])
+def test_a_busy_worker_lets_what_does_not_fit_its_prefetch_expire(tmp_path, ttl):
+    """One worker with one permit (prefetch 3) and six items dispatched at once: one runs,
+    three wait in the worker, two wait in the broker for about an action's length (1 s).
+    A TTL shorter than that drops those two; a longer one loses nothing."""
+    from racesim.engine.runner import run_one
+    from racesim.scenarios import loader
+
+    path = tmp_path / "busy.yaml"
+    path.write_text(BUSY.replace("TTL", str(ttl)))
+    cfg = config_for(loader.load(str(path)), Guards.parse("pre"))
+    for seed in (1, 2, 3):
+        r = run_one(cfg, seed)
+        rows = r.output.db.executions
+        if ttl < 1.0:
+            assert sorted(rows[e].workflow_task.task_index for e in r.output.expired) == [4, 5]
+            assert r.verdict.stuck_workflows == 1
+        else:
+            assert r.output.expired == () and r.verdict.stuck_workflows == 0
+
+
+def test_a_completed_workflow_with_expired_items_names_why_they_failed():
+    """saturated-worker under head+recovery: the wrong outcome says which items never ran and
+    why, instead of guessing an early completion."""
+    from racesim.engine.runner import run_one
+    from racesim.scenarios.loader import load
+
+    cfg = config_for(load("saturated-worker"), Guards.parse("head+recovery"))
+    r = run_one(cfg, 1)
+    assert r.verdict.workflow_status == "completed" and r.output.expired
+    [reason] = r.verdict.wrong_reasons
+    assert "never ran: the dispatch expired in a worker queue" in reason and "early completion" not in reason
+    failed = {e for e in r.output.expired if r.output.db.executions[e].status == FAILED}
+    assert failed and all(f"[{r.output.db.executions[e].workflow_task.task_index}]" in reason for e in failed)
