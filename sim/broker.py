@@ -57,7 +57,7 @@ class SimBroker:
         """``clock``: read to stamp and age messages of a queue with a TTL (the world passes
         simpy's environment); without one, no queue may have a TTL. ``on_expire``: told of
         each message dropped at its TTL (the world records it in a traced run)."""
-        self._clock = clock
+        self._clock: Clock = clock if clock is not None else _NO_CLOCK
         self._on_expire = on_expire
         self.queues: dict[str, Queue] = {}
         self.consumers: dict[str, Consumer] = {}
@@ -87,7 +87,7 @@ class SimBroker:
     def publish(self, queue: str, message: Message) -> None:
         q = self.queues.get(queue) or self.queue(queue)
         q.published += 1
-        q.ready.append((message, False, 0.0 if q.ttl is None else self._clock_now()))
+        q.ready.append((message, False, 0.0 if q.ttl is None else self._clock.now))
         if q.consumers:
             self._push(q)
 
@@ -98,7 +98,9 @@ class SimBroker:
             delivery = consumer.buffer.popleft()
             if consumer.ack_on_take:  # taken: acked, and the credit goes to the next message
                 consumer.unacked.pop(delivery.tag, None)
-                self._push(self.queues[consumer.queue])
+                q = self.queues[consumer.queue]
+                if q.ready:
+                    self._push(q)
             return delivery
         consumer.waiters.append(actor)
         return None
@@ -112,10 +114,11 @@ class SimBroker:
         """(queue, message) of every message dropped at its TTL, by queue name."""
         return [(name, m) for name, q in sorted(self.queues.items()) for m in q.expired]
 
-    def _clock_now(self) -> float:
-        if self._clock is None:
+    def set_ttl(self, queue: str, ttl: float | None) -> None:
+        """Give ``queue`` a message TTL in seconds (None: messages never expire)."""
+        if ttl is not None and self._clock is _NO_CLOCK:
             raise RuntimeError("a queue with a TTL needs the broker's clock")
-        return self._clock.now
+        self.queue(queue).ttl = ttl
 
     def nack(self, consumer_name: str, tag: int, requeue: bool) -> None:
         consumer = self.consumers[consumer_name]
@@ -148,7 +151,7 @@ class SimBroker:
         consumers = q.consumers
         n = len(consumers)
         ready = q.ready
-        if q.ttl is not None and ready and n:
+        if q.ttl is not None and ready and n and self._clock.now - ready[0][2] >= q.ttl:
             self._expire(q)
         while ready and n:
             if n == 1:  # the common deployment: skip the round-robin scan (turn stays 0)
@@ -181,13 +184,24 @@ class SimBroker:
         whole queue, so the oldest are at the head; a requeued one is older still)."""
         ttl = q.ttl
         assert ttl is not None
-        now = self._clock_now()
+        now = self._clock.now
         ready = q.ready
         while ready and now - ready[0][2] >= ttl:  # Q1: expired, and dead-lettered to nowhere
             message = ready.popleft()[0]
             q.expired.append(message)
             if self._on_expire is not None:
                 self._on_expire(q.name, message)
+
+
+class _NoClock:
+    """The clock of a broker given none: fine until a queue would need the time."""
+
+    @property
+    def now(self) -> float:
+        raise RuntimeError("a queue with a TTL needs the broker's clock")
+
+
+_NO_CLOCK = _NoClock()
 
 
 def _closed(actor: int, delivery: Delivery) -> None:

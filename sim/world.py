@@ -208,7 +208,7 @@ class World:
         [c] = spec.consumers
         self._worker_specs[c.name] = spec
         self._worker_slots[c.name] = 0
-        self.broker.queue(c.queue).ttl = self.config.deployment.worker_queue_ttl
+        self.broker.set_ttl(c.queue, self.config.deployment.worker_queue_ttl)
         consumer = self.broker.add_consumer(c.name, c.queue, c.prefetch, ack_on_take=c.ack_on_take)
         self._worker_consumers[c.queue] = consumer
         while consumer.buffer and self._worker_slots[c.name] < len(spec.actors):  # work that waited

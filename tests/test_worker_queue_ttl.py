@@ -29,7 +29,7 @@ def _broker(ttl: float | None) -> tuple[SimBroker, ManualClock, list[object]]:
     clock = ManualClock()
     woken: list[object] = []
     broker = SimBroker(lambda actor, delivery: woken.append(delivery), clock=clock)
-    broker.queue("q").ttl = ttl
+    broker.set_ttl("q", ttl)
     return broker, clock, woken
 
 
