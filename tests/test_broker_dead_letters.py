@@ -13,7 +13,6 @@ test would see a dead letter if one were routed.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterator
 
@@ -27,18 +26,8 @@ TTL_MS = 50  # attune: 300,000 ms on every worker queue
 DISPATCH_KEY = "execution.dispatch.worker.1"  # attune's key for worker 1's queue
 
 
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
-def channel() -> Iterator[object]:
-    if not _reachable(5672):
-        pytest.skip("RabbitMQ unreachable at 127.0.0.1:5672 (run .ci/services.sh)")
+def channel(rabbitmq) -> Iterator[object]:
     params = pika.ConnectionParameters("127.0.0.1", 5672, credentials=pika.PlainCredentials("guest", "guest"))
     connection = pika.BlockingConnection(params)
     try:

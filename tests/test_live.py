@@ -8,7 +8,6 @@ does; no run leaves a schema, table, row, queue or connection behind.
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
@@ -22,22 +21,6 @@ from racesim.models.guards import Guards  # noqa: E402
 from racesim.sim import schedule_file  # noqa: E402
 
 RUNS = 50
-
-
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def services() -> None:
-    if not _reachable(5432):
-        pytest.skip("PostgreSQL unreachable at 127.0.0.1:5432 (run .ci/services.sh)")
-    if not _reachable(5672):
-        pytest.skip("RabbitMQ unreachable at 127.0.0.1:5672 (run .ci/services.sh)")
 
 
 @pytest.fixture(scope="module")
