@@ -188,3 +188,24 @@ def test_a_completed_workflow_with_expired_items_names_why_they_failed():
     assert "never ran: the dispatch expired in a worker queue" in reason and "early completion" not in reason
     failed = {e for e in r.output.expired if r.output.db.executions[e].status == FAILED}
     assert failed and all(f"[{r.output.db.executions[e].workflow_task.task_index}]" in reason for e in failed)
+
+
+def test_a_row_failed_while_waiting_in_a_busy_worker_still_runs_and_completes_twice():
+    """saturated-worker under head+recovery: a dispatch waiting in the worker (delivered, no
+    permit yet) for more than 300 s has its row failed by the timeout monitor, with a
+    completion; the worker then runs it anyway (HEAD's pre-check runs a failed row) and
+    publishes a second completion for the same row (docs/spec-check.md, item 3)."""
+    from collections import Counter
+
+    from racesim.engine.runner import run_one
+    from racesim.scenarios.loader import load
+
+    cfg = config_for(load("saturated-worker"), Guards.parse("head+recovery"))
+    r = run_one(cfg, 1, trace=True)
+    twice = sorted(e for e, n in Counter(r.output.completions_published).items() if n > 1)
+    assert twice, "some row was completed twice"
+    for eid in twice:
+        assert eid not in r.output.expired and r.output.db.executions[eid].status == "completed"
+        steps = [(e.step, e.op, e.result) for e in events(r.output.records) if e.args and e.args[0] == eid]
+        failed_at = steps.index(("R1", "CasExecutionStatus", True))  # the monitor won its compare-and-set
+        assert ("W6", "SetExecutionStatus", None) in steps[failed_at:]  # and the worker finished it after
