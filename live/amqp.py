@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from functools import partial
 
 import pika
 import pika.exceptions
@@ -83,6 +84,15 @@ class AmqpSession:
 
     def ack(self, tag: int) -> None:
         self.channel.basic_ack(tag)
+
+    def ack_from_another_thread(self, tag: int) -> None:
+        """Ack on this session's own thread, asked from another (a pika connection is not
+        thread-safe; this is its one thread-safe call). Once the connection is closed there is
+        nothing left to ack: its unacked deliveries went back to the queue."""
+        try:
+            self.connection.add_callback_threadsafe(partial(self.ack, tag))
+        except pika.exceptions.AMQPError:
+            pass
 
     def nack(self, tag: int, requeue: bool) -> None:
         # Without requeue the message is dropped (no dead-letter exchange here), as in the sim.

@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import psycopg
 from racesim.live import amqp, pg_store
@@ -132,11 +131,10 @@ class _Run:
         return seconds, ok
 
     def ack_taken(self, consumer: str, tag: int) -> None:
-        """A slot took a delivery: the feeder's channel acks it, on the feeder's own thread
-        (a pika connection is not thread-safe; this is its one thread-safe call)."""
+        """A slot took a delivery: the feeder's channel acks it, on the feeder's thread."""
         mq = self.feeders[consumer].mq
         assert mq is not None, "a delivery came through this feeder's channel"
-        mq.connection.add_callback_threadsafe(partial(mq.ack, tag))
+        mq.ack_from_another_thread(tag)
 
     def note_finished(self, key: Key) -> None:
         with self.cond:
