@@ -154,12 +154,12 @@ class _Run:
 
 
 class _Actor(threading.Thread):
-    def __init__(self, run: _Run, name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]]) -> None:
+    def __init__(self, run: _Run, name: str, gen: Model, consumers: dict[str, tuple[str, int]]) -> None:
         super().__init__(name=f"{run.tag}:{name}", daemon=True)
         self.run_ = run
         self.actor = name
         self.gen = gen
-        self.consumers = consumers  # consumer name -> (queue, prefetch, auto_ack) it reads itself
+        self.consumers = consumers  # consumer name -> (queue, prefetch) it reads itself, acking by hand
         self.pg: psycopg.Connection | None = None
         self.store: PgStore | None = None
         self.mq: AmqpSession | None = None
@@ -184,8 +184,8 @@ class _Actor(threading.Thread):
     def _mq(self) -> AmqpSession:
         if self.mq is None:
             self.mq = AmqpSession(self.run_.settings.amqp_url, self.run_.prefix, f"{APP_PREFIX}-{self.run_.tag}-{self.actor}")
-            for q, prefetch, auto_ack in self.consumers.values():
-                self.mq.start_consuming(q, prefetch, auto_ack)
+            for q, prefetch in self.consumers.values():
+                self.mq.start_consuming(q, prefetch, auto_ack=False)
         return self.mq
 
     def _skip_probes(self, op: ops.Op | Decide) -> ops.Op:
@@ -332,7 +332,7 @@ def build_actors(run: _Run) -> None:
     (``sim/topology.py``). Threads connect on first use, so building opens nothing."""
     dep, guards = run.config.deployment, run.config.guards
 
-    def spawn(name: str, gen: Model, consumers: dict[str, tuple[str, int, bool]] | None = None) -> None:
+    def spawn(name: str, gen: Model, consumers: dict[str, tuple[str, int]] | None = None) -> None:
         run.actors.append(_Actor(run, name, gen, consumers or {}))
 
     for process in topology.topology(dep):
@@ -340,7 +340,7 @@ def build_actors(run: _Run) -> None:
             if c.ack_on_take:  # a worker: one consumer thread feeds the slots' buffer
                 run.local[c.name] = queue.Queue()
                 feed = _feeder(run.local[c.name], f"{c.name}.mq", c.queue)
-                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, c.prefetch, False)})
+                spawn(f"{c.name}.feed", feed, {f"{c.name}.mq": (c.queue, c.prefetch)})
                 run.feeders[c.name] = run.actors[-1]
         consumers = {c.name: c for c in process.consumers}
         for a in process.actors:
@@ -348,9 +348,9 @@ def build_actors(run: _Run) -> None:
             if a.role == topology.WORKER_SLOT:
                 spawn(a.name, worker_slot(c.name, c.queue, guards))
             elif a.role == topology.SCHEDULER:
-                spawn(a.name, execution_scheduler(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+                spawn(a.name, execution_scheduler(guards, c.name), {c.name: (c.queue, c.prefetch)})
             else:
-                spawn(a.name, completion_listener(guards, c.name), {c.name: (c.queue, c.prefetch, False)})
+                spawn(a.name, completion_listener(guards, c.name), {c.name: (c.queue, c.prefetch)})
 
 
 def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, settings: LiveSettings | None = None) -> LiveRun:

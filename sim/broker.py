@@ -44,7 +44,6 @@ class Queue:
     turn: int = 0
     published: int = 0
     ttl: float | None = None  # message TTL in seconds (x-message-ttl); None: messages never expire
-    expired: list[Message] = field(default_factory=list)  # dropped at their TTL, in order
 
 
 class SimBroker:
@@ -61,6 +60,7 @@ class SimBroker:
         self._on_expire = on_expire
         self.queues: dict[str, Queue] = {}
         self.consumers: dict[str, Consumer] = {}
+        self.expired: list[tuple[str, Message]] = []  # (queue, message) dropped at its TTL, in order
         self._wake = wake  # hands a delivery to a blocked actor
         self._next_tag = 1
 
@@ -109,10 +109,6 @@ class SimBroker:
         consumer = self.consumers[consumer_name]
         consumer.unacked.pop(tag, None)
         self._push(self.queues[consumer.queue])
-
-    def expired(self) -> list[tuple[str, Message]]:
-        """(queue, message) of every message dropped at its TTL, by queue name."""
-        return [(name, m) for name, q in sorted(self.queues.items()) for m in q.expired]
 
     def set_ttl(self, queue: str, ttl: float | None) -> None:
         """Give ``queue`` a message TTL in seconds (None: messages never expire)."""
@@ -188,7 +184,7 @@ class SimBroker:
         ready = q.ready
         while ready and now - ready[0][2] >= ttl:  # Q1: expired, and dead-lettered to nowhere
             message = ready.popleft()[0]
-            q.expired.append(message)
+            self.expired.append((q.name, message))
             if self._on_expire is not None:
                 self._on_expire(q.name, message)
 

@@ -18,10 +18,9 @@ from racesim.sim.config import DEPLOYMENT_LIMITS, Deployment
 
 FORMAT = "racesim-schedule/1"
 MAX_BYTES = 20 * 1024 * 1024
-_DEPLOYMENT_FIELDS = ("replicas", "listeners", "prefetch", "workers", "worker_slots", "restart_delay", "worker_queue_ttl")
+_DEPLOYMENT_FIELDS = tuple(Deployment.__dataclass_fields__)
 # Fields added after schedules were first saved: a file without one ran with its default.
 _DEPLOYMENT_OPTIONAL = {"worker_queue_ttl": Deployment().worker_queue_ttl}
-_DEPLOYMENT_FLOATS = ("restart_delay", "worker_queue_ttl")
 
 
 class ScheduleError(ValueError):
@@ -146,7 +145,7 @@ def from_json(data: object, where: str = "<schedule>") -> ScheduleFile:
         raise ScheduleError(f"{where}: unknown deployment field {unknown[0]!r}")
     dep = {**_DEPLOYMENT_OPTIONAL, **dep}
     for key in _DEPLOYMENT_FIELDS:
-        kind = (int, float) if key in _DEPLOYMENT_FLOATS else int
+        kind = (int, float) if isinstance(getattr(Deployment(), key), float) else int
         value = cast(float, _need(dep, key, kind, f"{where}: deployment"))
         lo, hi = DEPLOYMENT_LIMITS[key]  # the scenario files' bounds: what a scenario may say, a schedule may
         if not lo <= value <= hi:

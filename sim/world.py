@@ -339,7 +339,7 @@ class World:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
         w = next(iter(self.db.workflows), 0)
-        expired = tuple(m.execution_id for _q, m in self.broker.expired() if m.kind == WORKER_DISPATCH)
+        expired = tuple(m.execution_id for _q, m in self.broker.expired if m.kind == WORKER_DISPATCH)
         self._release()
         return RunOutput(
             self.config,
@@ -504,8 +504,8 @@ class World:
     def _live_lean(self, actor: Actor, wait: Event) -> Generator[Event, object, None]:
         """``_live`` for a sweep's run (``self._lean``): the same steps with the branches
         for tracking, choice recording, crash points and faults taken out, since a sweep
-        runs this loop for nearly all of its time (its traced coverage runs too). ``tests/test_kernel.py`` checks that both loops
-        make the same runs."""
+        runs this loop for nearly all of its time (its traced coverage runs too).
+        ``tests/test_kernel.py`` checks that both loops make the same runs."""
         env = self.env
         aid = actor.id
         gen = actor.gen

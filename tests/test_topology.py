@@ -29,7 +29,7 @@ def _sim(config):
 def _live(config):
     run = live_driver._Run(config, live_driver.LiveSettings(), 1, live_driver.Gates(), "t")
     live_driver.build_actors(run)
-    consumers: dict[str, tuple[str, int, bool]] = {}
+    consumers: dict[str, tuple[str, int]] = {}
     actors: dict[str, str] = {}
     for a in run.actors:
         consumers.update(a.consumers)
@@ -48,10 +48,10 @@ def test_simulator_and_live_driver_build_the_same_deployment(fanin, dep):
     # executors: the same consumers (queue, prefetch, manual ack), read by the same actors
     for name, spec in sim_consumers.items():
         if spec[2]:  # a worker's consumer: live, a feeder thread reads the queue (manual ack, same prefetch)
-            assert feeds[name] == (spec[0], dep.worker_slots + 2, False) and name in local
+            assert feeds[name] == (spec[0], dep.worker_slots + 2) and name in local
             assert spec[1] == dep.worker_slots + 2  # attune's worker prefetch: its permits + 2
         else:
-            assert live_consumers[name] == spec
+            assert live_consumers[name] == spec[:2]
     executor_consumers = {n for n in live_consumers if not n.endswith(".mq")}  # the feeders' are ".mq"
     assert {n for n, s in sim_consumers.items() if not s[2]} == executor_consumers
     assert live_actors == {n: c for n, c in sim_actors.items() if not sim_consumers[c][2]}

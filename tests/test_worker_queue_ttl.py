@@ -41,7 +41,7 @@ def test_a_message_ready_for_its_ttl_is_dropped_a_younger_one_delivered():
     clock.now = 12.0  # 1 has waited 12 s, 2 has waited 8 s
     consumer = broker.add_consumer("c", "q", 10, ack_on_take=True)
     assert [d.message.execution_id for d in consumer.buffer] == [2]
-    assert broker.expired() == [("q", Message(WORKER_DISPATCH, 1))]
+    assert broker.expired == [("q", Message(WORKER_DISPATCH, 1))]
 
 
 def test_a_queue_without_ttl_keeps_every_message():
@@ -49,7 +49,7 @@ def test_a_queue_without_ttl_keeps_every_message():
     broker.publish("q", Message(WORKER_DISPATCH, 1))
     clock.now = 10_000.0
     consumer = broker.add_consumer("c", "q", 10, ack_on_take=True)
-    assert [d.message.execution_id for d in consumer.buffer] == [1] and broker.expired() == []
+    assert [d.message.execution_id for d in consumer.buffer] == [1] and broker.expired == []
 
 
 def test_a_requeued_message_keeps_its_age():
@@ -62,7 +62,7 @@ def test_a_requeued_message_keeps_its_age():
     broker.kill_consumer("c")  # back to the queue, redelivered, still stamped 0
     clock.now = 11.0
     again = broker.add_consumer("c2", "q", 1)
-    assert not again.buffer and broker.expired() == [("q", delivery.message)]
+    assert not again.buffer and broker.expired == [("q", delivery.message)]
 
 
 def _first_run_on_worker1(world, actor, op) -> bool:
