@@ -34,9 +34,10 @@ from racesim.scenarios.loader import load
 from racesim.sim.db import SimDB
 
 
-def sequential_run(scenario, guards: Guards) -> int:
-    """Drive the ported models round-robin on plain stores; returns ops executed (a consume
-    that finds its queue empty counts, and is issued again on the actor's next turn)."""
+def sequential_run(scenario, guards: Guards) -> tuple[int, int]:
+    """Drive the ported models round-robin on plain stores; returns (round trips executed,
+    empty polls): a consume that finds its queue empty is a poll, issued again on the
+    actor's next turn."""
     dep = scenario.deployment
     db = SimDB(tuple(range(1, dep.workers + 1)))
     handlers = db.handlers
@@ -55,6 +56,7 @@ def sequential_run(scenario, guards: Guards) -> int:
     # a layer per wait and made every later op of that actor pay for each layer.)
     waiting: list[ops.Consume | None] = [None] * len(actors)
     count = 0
+    polls = 0
     progress = True
     while progress:
         progress = False
@@ -76,10 +78,10 @@ def sequential_run(scenario, guards: Guards) -> int:
                 if kind is Decide:  # a guard decision the model reports: no op, no step
                     results[i] = None
                     continue
-                count += 1
                 if kind is ops.Consume:
                     q = queues.setdefault(consumer_queue[op.consumer], deque())
                     if not q:
+                        polls += 1
                         waiting[i] = op  # wait: issue this consume again next round
                         break
                     tag += 1
@@ -97,8 +99,9 @@ def sequential_run(scenario, guards: Guards) -> int:
                     results[i] = None  # sequential: never contended
                 else:
                     results[i] = handlers[kind](0, op)
+                count += 1
                 progress = True
-    return count
+    return count, polls
 
 
 def simpy_rate(n: int = 200_000) -> float:

@@ -14,6 +14,14 @@ driver and bare simpy events, per guard set, in one process and one run of this 
   clock, no draws, no scheduler, no trace, no checker (the floor);
 - simpy: a bare process yielding timeouts, microseconds per event.
 
+Per run is the issue's yardstick, but the two drivers do not make the same runs: the
+sequential driver's round-robin order makes one fixed interleaving per guard set, the
+kernel's runs follow their drawn timings. Under ``none`` the sequential run makes about
+twice the round trips of an average kernel run (its order sets off more duplicate
+dispatches), under ``serialized`` about as many. So the last columns also compare per round
+trip: the sweep's time per kernel step against the sequential driver's time per round
+trip it executed (empty polls of a queue not counted).
+
 Process CPU time (``time.process_time``); medians over rounds. Within a round the modes
 take turns in chunks of 20 runs, so that machine noise hits them alike. Read the ratios.
 """
@@ -60,13 +68,15 @@ def main() -> None:
     print(f"median of {args.rounds} rounds of {args.runs} runs, seed scenario, random timing; us per run")
     cols = (
         f"{'steps':>6} {'sweep':>7} {'lean':>7} {'traced':>7} {'seq':>7} {'sweep/seq':>10} {'lean/seq':>9} "
-        f"{'traced/seq':>11} {'simpy us/event':>15}"
+        f"{'traced/seq':>11} {'seq trips':>10} {'per trip':>9} {'simpy us/event':>15}"
     )
     print(f"{'guards':<12} {cols}")
     for name in ("none", "layer1", "layer2", "both", "serialized"):
         guards = Guards.parse(name)
         config = config_for(scenario, guards)
-        steps = sum(run_one(config, s).output.steps for s in range(1, args.runs + 1)) / args.runs
+        seeds = range(1, args.runs * args.rounds + 1)  # every seed timed below
+        steps = sum(run_one(config, s).output.steps for s in seeds) / len(seeds)
+        trips, _polls = sequential_run(scenario, guards)  # one fixed run: the driver draws nothing
         swept, lean, traced, seq, ev = [], [], [], [], []
         for r in range(args.rounds):
             base = 1 + r * args.runs
@@ -85,10 +95,12 @@ def main() -> None:
         ratio_sweep = statistics.median(a / b for a, b in zip(swept, seq, strict=True))
         ratio_lean = statistics.median(a / b for a, b in zip(lean, seq, strict=True))
         ratio_traced = statistics.median(a / b for a, b in zip(traced, seq, strict=True))
+        # sweep us per kernel step over sequential us per round trip
+        per_trip = statistics.median((a / steps) / (b / trips) for a, b in zip(swept, seq, strict=True))
         print(
             f"{name:<12} {steps:>6.0f} {statistics.median(swept):>7.0f} {statistics.median(lean):>7.0f} "
             f"{statistics.median(traced):>7.0f} {statistics.median(seq):>7.0f} {ratio_sweep:>9.2f}x {ratio_lean:>8.2f}x "
-            f"{ratio_traced:>10.2f}x {statistics.median(ev):>15.2f}"
+            f"{ratio_traced:>10.2f}x {trips:>10} {per_trip:>8.2f}x {statistics.median(ev):>15.2f}"
         )
 
 
