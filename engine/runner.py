@@ -127,6 +127,7 @@ def verdict_of(output: RunOutput) -> Verdict:
             output.config.guards.handled,
             lost_writes=db.lost_writes,
             expired=output.expired,
+            rewrites=db.finished_rewrites,
         )
         for w in sorted(db.workflows)
     }

@@ -490,6 +490,7 @@ def _verdict(admin: psycopg.Connection, run: _Run, livelock: bool) -> Verdict:
                 livelock=livelock,
                 faults_fired=None,
                 lost_writes=None,  # the live store does not record overwritten values: lost_update is unknown
+                rewrites=None,  # nor the status a write replaced: finished_overwritten is unknown
                 failure_handled=run.config.guards.handled,
             )
         return merge(verdicts)

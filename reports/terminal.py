@@ -19,6 +19,7 @@ SHORT = {
     "item_rerun": "item re-run",
     "lost_update": "lost update",
     "wrong_outcome": "wrong outcome",
+    "finished_overwritten": "finished again",
     "missed_dispatch": "missed",
     "stuck_workflow": "stuck",
 }
@@ -29,6 +30,7 @@ COLUMN = {
     "item_rerun": "re-run",
     "lost_update": "lost",
     "wrong_outcome": "wrong",
+    "finished_overwritten": "refinished",
     "missed_dispatch": "missed",
     "stuck_workflow": "stuck",
 }

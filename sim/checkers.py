@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from racesim.models.graph import Graph, fires
 from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
 from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
-from racesim.sim.db import LostWrite
+from racesim.sim.db import FinishedRewrite, LostWrite
 from racesim.sim.findings import NAMES, SAFETY, TRUE, UNKNOWN, Found
 
 
@@ -68,11 +68,14 @@ def check(
     *,
     lost_writes: list[LostWrite] | None = None,
     expired: tuple[int, ...] = (),
+    rewrites: list[FinishedRewrite] | None = None,
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
     each write (None: the store does not record it, and lost_update is unknown); ``expired``:
-    execution ids whose dispatch the broker dropped at the worker queue's TTL."""
+    execution ids whose dispatch the broker dropped at the worker queue's TTL; ``rewrites``:
+    finished rows the store saw written again (None: not recorded, finished_overwritten is
+    unknown)."""
     v = Verdict(workflow_status=workflow.status)
     found = v.results
     for name in NAMES:
@@ -238,6 +241,29 @@ def check(
             lost.add(task, f"{w.step} write of {w.column} dropped {what}, added after the writer read the row")
         v.lost_tasks = list(lost.by_task)
         v.lost_updates = lost.count
+
+    # -- finished rows written again: by a write other than a second hand-over's run -------------
+    overwritten = found["finished_overwritten"]
+    if rewrites is None:
+        overwritten.verdict = UNKNOWN
+    else:
+        handed_times: dict[int, int] = {}
+        for eid in dispatched:
+            handed_times[eid] = handed_times.get(eid, 0) + 1
+        counted: set[int] = set()
+        for rw in rewrites:
+            row = by_id.get(rw.execution_id)
+            if row is None or rw.execution_id in counted:
+                continue  # another workflow's row, or a row already counted (its first rewrite)
+            counted.add(rw.execution_id)
+            wt = _wt(row)
+            # no times in the line: a sweep keeps distinct lines, and the mechanism is what recurs
+            line = f"{_label(wt.task_name, wt.task_index)}: {rw.before} by step {rw.finished_by}, then {rw.after} by step {rw.step}"
+            if handed_times.get(rw.execution_id, 0) > 1:  # the re-run wrote it: reported there
+                found["item_rerun"].consequences.append(f"finished row written again: {line}")
+            else:
+                once = "handed to workers once" if rw.execution_id in handed_times else "never handed to a worker"
+                overwritten.add(wt.task_name, f"{line} ({once})")
 
     # -- wrong outcome: completed although a task failed or a join never ran, with its cause ---
     dropped = {(w.column, w.name) for w in lost_writes or () if w.workflow == workflow.id}

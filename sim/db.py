@@ -114,6 +114,11 @@ class SimDB:
         # after this writer's read. Cheap: a few writes per run.
         self.workflow_reads: dict[tuple[int, int], WorkflowRow] = {}
         self.lost_writes: list[LostWrite] = []
+        # Finished rows written again (checkers: finished_overwritten): a workflow child whose
+        # status was finished (completed, failed, timeout, cancelled, abandoned) and that a
+        # later write gave another status. Rare: a few writes in the runs that have any.
+        self.finished_rewrites: list[FinishedRewrite] = []
+        self._finished_by: dict[int, tuple[str, float]] = {}  # row -> (step, time) of its finishing write
 
     @property
     def now(self) -> float:
@@ -133,12 +138,28 @@ class SimDB:
         return dict(zip(_HANDLED, map(getattr, repeat(self), _HANDLER_NAMES), strict=True))
 
     # ---- writes go through here so a transaction can undo them ---------------------------
-    def _put_execution(self, session: int, row: ExecRow) -> None:
+    def _put_execution(self, session: int, row: ExecRow, step: str = "") -> None:
         old = self.executions.get(row.id)
         undo = self._undo.get(session)
         if undo is not None:
             undo.append(("execution", row.id, old))
+        if row.status in RECOVERY_TERMINAL and row.workflow_task is not None:
+            if old is None or old.status != row.status:
+                if old is not None and old.status in RECOVERY_TERMINAL:
+                    self._rewrite(session, old, row, step)
+                self._finished_by[row.id] = (step, self.now)
+        elif old is not None and old.status in RECOVERY_TERMINAL and row.workflow_task is not None:
+            self._rewrite(session, old, row, step)
         self._store(row.id, old, row)
+
+    def _rewrite(self, session: int, old: ExecRow, new: ExecRow, step: str) -> None:
+        """Row ``old`` had finished and this write gives it another status (finished_overwritten)."""
+        by, at = self._finished_by.get(old.id, ("", 0.0))
+        rewrite = FinishedRewrite(old.id, old.status, by, at, new.status, step, session, self.now)
+        self.finished_rewrites.append(rewrite)
+        undo = self._undo.get(session)
+        if undo is not None:
+            undo.append(("rewrite", rewrite, None))  # rolled back: the row never left its end
 
     def _store(self, eid: int, old: ExecRow | None, new: ExecRow | None) -> None:
         """Replace row ``eid`` (``None``: absent) and keep every index in step. A row's
@@ -207,7 +228,7 @@ class SimDB:
         r = self._row(op.execution_id)
         result = op.result if op.result is not None else r.result
         self._put_execution(
-            session, ExecRow(r.id, r.action_ref, r.parent, op.status, r.workflow_task, result, r.worker, self.now)
+            session, ExecRow(r.id, r.action_ref, r.parent, op.status, r.workflow_task, result, r.worker, self.now), op.step
         )
 
     def write_execution_row(self, session: int, op: ops.WriteExecutionRow) -> None:
@@ -219,6 +240,7 @@ class SimDB:
         self._put_execution(
             session,
             ExecRow(cur.id, cur.action_ref, cur.parent, op.status, cur.workflow_task, result, op.worker, self.now),
+            op.step,
         )
 
     def cas_execution_status(self, session: int, op: ops.CasExecutionStatus) -> bool:
@@ -228,7 +250,9 @@ class SimDB:
         if op.stale_after is not None and self.now - r.updated < op.stale_after:
             return False
         worker = op.worker if op.worker is not None else r.worker
-        self._put_execution(session, ExecRow(r.id, r.action_ref, r.parent, op.new, r.workflow_task, r.result, worker, self.now))
+        self._put_execution(
+            session, ExecRow(r.id, r.action_ref, r.parent, op.new, r.workflow_task, r.result, worker, self.now), op.step
+        )
         return True
 
     def _task_rows(self, w: int, task: str) -> list[ExecRow]:
@@ -458,6 +482,8 @@ class SimDB:
                 self.workflows[key] = old
             elif table == "lost":
                 self.lost_writes.remove(key)
+            elif table == "rewrite":
+                self.finished_rewrites.remove(key)
             elif old is _ABSENT:
                 self.dispatch_keys.pop(key, None)
             else:
@@ -523,6 +549,19 @@ class LostWrite(NamedTuple):
     session: int  # the writer
     column: str  # completed_tasks, failed_tasks or variables
     name: str  # the task name dropped, or the variable's name
+
+
+class FinishedRewrite(NamedTuple):
+    """A workflow child row that had finished, written with another status."""
+
+    execution_id: int
+    before: str  # the finished status it had
+    finished_by: str  # the step that wrote that status (R1, W6, ...)
+    finished_at: float  # and when
+    after: str  # the status the later write gave it
+    step: str  # the later writing step (W4, S4, ...)
+    session: int  # the later writer
+    at: float  # simulated time of the later write
 
 
 _ABSENT = object()

@@ -27,7 +27,7 @@ class Checker:
     unit: str  # what one occurrence is, plural: "extra dispatches"
     per: Literal["task", "workflow"]  # what by_task is keyed by ("workflow": the tasks named in the reasons)
     explanation: str  # one line: what exactly was checked
-    legacy: str  # the pre-registry name of the same family in expect blocks and JSON ("duplicates", ...)
+    legacy: str  # the pre-registry name of the same family in expect blocks and JSON ("duplicates", ...; "": none)
 
 
 REGISTRY: tuple[Checker, ...] = (
@@ -68,6 +68,17 @@ REGISTRY: tuple[Checker, ...] = (
         "the workflow ended completed although a task failed or a join never ran, or failed although "
         "the task it names completed; one caused only by a duplicate dispatch is counted there, not here",
         "wrong_outcomes",
+    ),
+    Checker(
+        "finished_overwritten",
+        "finished row written again",
+        "safety",
+        "rows written again",
+        "task",
+        "an execution row that had finished (completed, failed, timeout, cancelled or abandoned) was later "
+        "given another status though it was handed to workers only once: e.g. a recovery write ended it while "
+        "its dispatch waited in a busy worker, which then ran it; after a second hand-over it counts under item_rerun",
+        "",
     ),
     Checker(
         "missed_dispatch",

@@ -46,6 +46,7 @@ def test_registry_names_kinds_and_schema_agree():
         "item_rerun",
         "lost_update",
         "wrong_outcome",
+        "finished_overwritten",
         "missed_dispatch",
         "stuck_workflow",
     )
@@ -139,6 +140,80 @@ def test_live_style_verdict_without_write_records_is_unknown():
     v = check(g, WorkflowRow(1, 100, COMPLETED, ("a",)), [ExecRow(1, "x", 100, COMPLETED, WorkflowTask(1, "a"))], [1], [1])
     assert v.results["lost_update"].verdict == findings.UNKNOWN
     assert "lost_update" not in v.findings()
+
+
+# ---- finished rows written again: at the write ----------------------------------------------------------
+def _db_with_item(status: str = COMPLETED) -> tuple[SimDB, int]:
+    db, w = _db_with_workflow()
+    eid = db.insert_execution(0, ops.InsertExecution("P8", "a", 100, WorkflowTask(w, "items", 0)))
+    for step, s in (("S4", "scheduled"), ("W4", "running"), ("W6", status)):
+        db.set_execution_status(1, ops.SetExecutionStatus(step, eid, s))
+    return db, eid
+
+
+def test_planted_rewrite_of_a_finished_row_is_seen_at_the_write():
+    db, eid = _db_with_item(FAILED)
+    db.now = 5.0
+    db.set_execution_status(2, ops.SetExecutionStatus("W4", eid, "running"))
+    [rw] = db.finished_rewrites
+    assert (rw.execution_id, rw.before, rw.finished_by, rw.after, rw.step, rw.session, rw.at) == (
+        eid, FAILED, "W6", "running", "W4", 2, 5.0
+    )
+    row = db.executions[eid]
+    wf = WorkflowRow(1, 100, COMPLETED, ("items",))
+    g = Graph.build([Node("items", "a", 1, 1)])
+    v = check(g, wf, [row], [eid], [eid, eid], lost_writes=[], rewrites=db.finished_rewrites)
+    found = v.results["finished_overwritten"]
+    assert found.verdict == findings.TRUE and found.by_task == {"items": 1}
+    assert found.details == ["items[0]: failed by step W6, then running by step W4 (handed to workers once)"]
+    assert "finished_overwritten" in v.findings()
+
+
+def test_a_row_that_finishes_once_or_is_written_with_its_own_status_is_not_a_rewrite():
+    db, eid = _db_with_item(COMPLETED)
+    db.set_execution_status(2, ops.SetExecutionStatus("W6", eid, COMPLETED))  # same status again: no change
+    assert db.finished_rewrites == []
+    g = Graph.build([Node("items", "a", 1, 1)])
+    v = check(g, WorkflowRow(1, 100, COMPLETED, ("items",)), [db.executions[eid]], [eid], [eid], lost_writes=[], rewrites=[])
+    assert v.results["finished_overwritten"].verdict == findings.FALSE and v.findings() == []
+
+
+def test_a_rewrite_after_a_second_hand_over_is_the_reruns_consequence():
+    db, eid = _db_with_item(COMPLETED)
+    db.set_execution_status(2, ops.SetExecutionStatus("W4", eid, "running"))  # the re-run starts
+    g = Graph.build([Node("items", "a", 1, 1)])
+    wf = WorkflowRow(1, 100, COMPLETED, ("items",))
+    v = check(g, wf, [db.executions[eid]], [eid, eid], [eid], lost_writes=[], rewrites=db.finished_rewrites)
+    assert v.results["finished_overwritten"].verdict == findings.FALSE
+    assert v.results["item_rerun"].consequences == [
+        "finished row written again: items[0]: completed by step W6, then running by step W4"
+    ]
+
+
+def test_a_rolled_back_rewrite_never_happened():
+    db, eid = _db_with_item(COMPLETED)
+    db.begin(3, ops.Begin("H3"))
+    db.write_execution_row(3, ops.WriteExecutionRow("S4", db.executions[eid], "scheduled", 1))
+    assert len(db.finished_rewrites) == 1
+    db.rollback(3)
+    assert db.finished_rewrites == [] and db.executions[eid].status == COMPLETED
+
+
+def test_live_style_verdict_without_status_records_is_unknown():
+    g = Graph.build([Node("a", "x")])
+    v = check(g, WorkflowRow(1, 100, COMPLETED, ("a",)), [ExecRow(1, "x", 100, COMPLETED, WorkflowTask(1, "a"))], [1], [1])
+    assert v.results["finished_overwritten"].verdict == findings.UNKNOWN
+    assert "finished_overwritten" not in v.findings()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("guards", ["serialized", "head", "head+recovery"])
+def test_the_seed_never_writes_a_finished_row_again(guards):
+    """Where no recovery write can end a row early and no item is handed over twice, the
+    checker stays silent (the seed: short actions, nothing waits 300 s)."""
+    data = _cli_json("run", "with-items-fanin", "--guards", guards, "--replicas", "2", "--runs", "300")
+    assert data["findings"]["finished_overwritten"]["verdict"] == "false"
+    assert data["findings"]["item_rerun"]["runs"] == 0
 
 
 # ---- duplicates: the successor vs an item handed over twice ------------------------------------------

@@ -209,3 +209,12 @@ def test_a_row_failed_while_waiting_in_a_busy_worker_still_runs_and_completes_tw
         steps = [(e.step, e.op, e.result) for e in events(r.output.records) if e.args and e.args[0] == eid]
         failed_at = steps.index(("R1", "CasExecutionStatus", True))  # the monitor won its compare-and-set
         assert ("W6", "SetExecutionStatus", None) in steps[failed_at:]  # and the worker finished it after
+    # the checker names it: each of those rows finished (failed by R1) and was written again
+    found = r.verdict.results["finished_overwritten"]
+    assert found.verdict == "true" and found.by_task == {"process_items": len(twice)}
+    for eid in twice:
+        label = f"process_items[{r.output.db.executions[eid].workflow_task.task_index}]"
+        assert f"{label}: failed by step R1, then running by step W4 (handed to workers once)" in found.details
+    # without the recovery actors nothing fails a waiting row, so nothing finishes twice
+    quiet = run_one(config_for(load("saturated-worker"), Guards.parse("head")), 1)
+    assert quiet.verdict.results["finished_overwritten"].verdict == "false"
