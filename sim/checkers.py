@@ -258,7 +258,8 @@ def check(
             counted.add(rw.execution_id)
             wt = _wt(row)
             # no times in the line: a sweep keeps distinct lines, and the mechanism is what recurs
-            line = f"{_label(wt.task_name, wt.task_index)}: {rw.before} by step {rw.finished_by}, then {rw.after} by step {rw.step}"
+            label = _label(wt.task_name, wt.task_index)
+            line = f"{label}: {rw.before} by step {rw.finished_by}, then {rw.after} by step {rw.step}"
             if handed_times.get(rw.execution_id, 0) > 1:  # the re-run wrote it: reported there
                 found["item_rerun"].consequences.append(f"finished row written again: {line}")
             else:

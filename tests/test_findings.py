@@ -157,7 +157,13 @@ def test_planted_rewrite_of_a_finished_row_is_seen_at_the_write():
     db.set_execution_status(2, ops.SetExecutionStatus("W4", eid, "running"))
     [rw] = db.finished_rewrites
     assert (rw.execution_id, rw.before, rw.finished_by, rw.after, rw.step, rw.session, rw.at) == (
-        eid, FAILED, "W6", "running", "W4", 2, 5.0
+        eid,
+        FAILED,
+        "W6",
+        "running",
+        "W4",
+        2,
+        5.0,
     )
     row = db.executions[eid]
     wf = WorkflowRow(1, 100, COMPLETED, ("items",))
