@@ -4,8 +4,9 @@ actors to a run. Thresholds come from the scenario's ``timing.recovery``.
 
 Each pass is a scan, then per candidate a compare-and-set and a completion publish. An
 actor stops once a pass finds nothing and no row or workflow is open any more, or at the
-horizon (``stop_after`` simulated seconds), so runs stay finite; a workflow still stuck
-then is reported stuck.
+horizon (``stop_after`` seconds of simulated time since the run began, also for a monitor
+restarted with its executor), so runs stay finite; a workflow still stuck then is reported
+stuck.
 """
 
 from __future__ import annotations
@@ -45,14 +46,15 @@ FIELDS = tuple(RecoveryTiming.__dataclass_fields__)
 Scan = tuple[tuple[tuple[int, str], ...], bool]  # RecoveryScan's answer: ((id, status), ...), still open
 
 
-def timeout_monitor(timing: RecoveryTiming, modern: bool = True, cas: bool = True) -> Model:
+def timeout_monitor(timing: RecoveryTiming, modern: bool = True, cas: bool = True, started_at: float = 0.0) -> Model:
     """One replica's monitor: stale `scheduled` rows -> failed, and (HEAD since 3dcc3a9)
     `running` rows on a dead worker -> abandoned; each with an ExecutionCompleted.
 
     Before 3dcc3a9 (``modern`` off) the completion had a private payload the listener cannot
     decode (spec 3.4: nacked without requeue, no advance); before f93e922 (``cas`` off) the
-    failed write had no status precondition."""
-    now = 0.0
+    failed write had no status precondition. ``started_at``: the simulated time the monitor
+    starts (its executor's restart), so the horizon stays where the run's is."""
+    now = started_at
     while now + timing.monitor_interval <= timing.stop_after:
         yield Sleep("R0", timing.monitor_interval)
         now += timing.monitor_interval

@@ -248,7 +248,7 @@ class World:
                 self.spawn(actor.name, spec.group, completion_listener(guards, actor.consumer), delay)
         if guards.recovery:
             prefix = spec.actors[0].name.split(".")[0]
-            monitor = timeout_monitor(self.config.recovery, guards.modern_recovery, guards.lock)
+            monitor = timeout_monitor(self.config.recovery, guards.modern_recovery, guards.lock, self.env.now + delay)
             self.spawn(f"{prefix}.monitor", spec.group, monitor, delay)
 
     def spawn(self, name: str, group: str, gen: Model, delay: float = 0.0, respawn: Callable[[], None] | None = None) -> Actor:

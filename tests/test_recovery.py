@@ -130,3 +130,30 @@ def _ops(gen, db: SimDB) -> list[ops.Op]:
             op = gen.send(result)
         except StopIteration:
             return seen
+
+
+def test_a_restarted_monitor_keeps_the_runs_horizon():
+    """A monitor restarted with its executor at t = 90 s makes its passes at 150 s and 210 s
+    under a 240 s horizon, not four more passes counted from its own start."""
+    timing = RecoveryTiming(stop_after=240.0)
+    sleeps = [op for op in _ops(timeout_monitor(timing, started_at=90.0), _world([("scheduled", 1)], 0.0)[0]) if op.step == "R0"]
+    assert len(sleeps) == 2
+    assert len([op for op in _ops(timeout_monitor(timing), _world([("scheduled", 1)], 0.0)[0]) if op.step == "R0"]) == 4
+
+
+def test_executor_crashes_under_recovery_end_at_the_horizon_not_the_step_limit():
+    """compound-when under head+recovery with crash faults, seed 1: the executor (and with it
+    its monitor) crashes again and again. Each restarted monitor used to count the horizon
+    from its own start, so the run went on for 200,000 steps (46 simulated days) and ended
+    as a livelock, stuck unknown. The horizon is the run's: the run ends at 14,400 s and the
+    workflow is stuck for what it is, a completion that was never published."""
+    from dataclasses import replace
+
+    from racesim.engine.runner import run_one
+
+    cfg = replace(config_for(loader.load("compound-when"), Guards.parse("head+recovery")), faults=Faults.parse("crash=0.02"))
+    r = run_one(cfg, 1)
+    assert any(name == "crash:crash-executor" for name, _ in r.output.faults_fired)
+    assert not r.output.livelock and r.output.end_time < cfg.recovery.stop_after + 1.0  # the last pass's round trips
+    assert r.verdict.results["stuck_workflow"].verdict == "true"
+    assert any(reason.startswith("lost completion") for reason in r.verdict.stuck_reasons)
