@@ -37,6 +37,7 @@ def config_for(
         workflow_ref=scenario.workflow_ref,
         load=scenario.load,
         recovery=scenario.recovery,
+        max_steps=scenario.max_steps,
     )
 
 
@@ -128,6 +129,7 @@ def verdict_of(output: RunOutput) -> Verdict:
             lost_writes=db.lost_writes,
             expired=output.expired,
             rewrites=db.finished_rewrites,
+            looping=output.looping,
         )
         for w in sorted(db.workflows)
     }

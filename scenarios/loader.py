@@ -35,6 +35,7 @@ class Scenario:
     workflow_ref: str = "workflow"
     load: Load = Load()
     recovery: RecoveryTiming = RecoveryTiming()
+    max_steps: int | None = None  # the step limit of its runs (None: RunConfig's default)
 
 
 def catalog() -> list[Path]:
@@ -97,6 +98,7 @@ def _scenario(doc: Document, default_name: str) -> Scenario:
         workflow_ref=ok.workflow_ref,
         load=load,
         recovery=replace(RecoveryTiming(), **cast(dict[str, Any], ok.recovery)),
+        max_steps=ok.max_steps,
     )
 
 

@@ -33,6 +33,7 @@ MAX_TARGETS = 200  # per transition
 MAX_ITEMS = 10_000  # per with_items task
 MAX_TOTAL_ITEMS = 20_000  # summed over tasks: the simulated DB holds one row per item
 MAX_RUNS = 100_000  # a scenario's default runs and an expect entry's runs
+MAX_STEPS = 100_000_000  # a scenario's own step limit (sim.config.RunConfig.step_limit)
 MAX_EXPECT = 50
 MAX_PUBLISH = 100
 MAX_SECONDS = 86_400.0  # any timing parameter or delay
@@ -50,7 +51,19 @@ EXPECT_DEPLOYMENT_KEYS = ("replicas", "listeners", "prefetch", "workers")
 COVERAGE_KEYS = ("reached", "decided")
 ENTRY_KEYS = ("guards", "runs", "faults", "note", "by_task", *COVERAGE_KEYS, *EXPECT_DEPLOYMENT_KEYS, *METRICS)
 
-TOP_KEYS = ("name", "description", "workflow", "deployment", "faults", "timing", "outcomes", "runs", "expect", "load")
+TOP_KEYS = (
+    "name",
+    "description",
+    "workflow",
+    "deployment",
+    "faults",
+    "timing",
+    "outcomes",
+    "runs",
+    "expect",
+    "load",
+    "max_steps",
+)
 LOAD_KEYS = ("count", "arrival", "gap")
 ARRIVALS = ("all", "interval", "poisson")
 MAX_LOAD = 1_000  # workflow executions per run
@@ -333,6 +346,7 @@ class Checked:
     load: dict[str, Any] = field(default_factory=dict)  # count, arrival, gap
     recovery: dict[str, float] = field(default_factory=dict)  # RecoveryTiming overrides
     profile: str | None = None  # timing profile file, relative to the scenario file
+    max_steps: int | None = None  # the step limit of its runs; None: the default, grown with the work
 
 
 def check(doc: Document, default_name: str) -> Checked:
@@ -364,6 +378,7 @@ def check(doc: Document, default_name: str) -> Checked:
         outcomes=_outcomes(doc, top.get("outcomes", {}), counts),
         runs=integer(doc, ("runs",), top["runs"], 1, MAX_RUNS) if "runs" in top else 1000,
         expect=_expect(doc, top.get("expect", []), counts),
+        max_steps=integer(doc, ("max_steps",), top["max_steps"], 1_000, MAX_STEPS) if "max_steps" in top else None,
     )
 
 

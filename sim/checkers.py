@@ -11,6 +11,7 @@ from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
 from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
 from racesim.sim.db import FinishedRewrite, LostWrite
 from racesim.sim.findings import NAMES, SAFETY, TRUE, UNKNOWN, Found
+from racesim.sim.world import LOOP_WINDOW
 
 
 @dataclass(slots=True)
@@ -69,13 +70,14 @@ def check(
     lost_writes: list[LostWrite] | None = None,
     expired: tuple[int, ...] = (),
     rewrites: list[FinishedRewrite] | None = None,
+    looping: tuple[str, ...] = (),
 ) -> Verdict:
     """``children``: the workflow's child rows at quiescence; ``dispatched``: execution ids
     handed to a worker, one entry per hand-over; ``lost_writes``: what the store saw lost at
     each write (None: the store does not record it, and lost_update is unknown); ``expired``:
     execution ids whose dispatch the broker dropped at the worker queue's TTL; ``rewrites``:
     finished rows the store saw written again (None: not recorded, finished_overwritten is
-    unknown)."""
+    unknown); ``looping``: under a livelock, the actors that took its last steps."""
     v = Verdict(workflow_status=workflow.status)
     found = v.results
     for name in NAMES:
@@ -188,7 +190,8 @@ def check(
         v.stuck_workflows = 1
         reasons = v.stuck_reasons
         if livelock:
-            reasons.append("livelock: the step limit was reached with actors still busy")
+            who = f" (the last {LOOP_WINDOW:,} steps were taken by {_and(looping)})" if looping else ""
+            reasons.append(f"livelock: the step limit was reached with actors still busy{who}")
         for r in children:
             wt = _wt(r)
             label = _label(wt.task_name, wt.task_index)
@@ -333,6 +336,10 @@ def _ended_without(name: str, via: dict[str, str], rows_of: dict[str, list[ExecR
     if pred is None or name in rows_of or workflow.status not in WORKFLOW_TERMINAL:
         return ""
     return f": {pred} finished, yet no row of {name} was ever created and the workflow ended {workflow.status}"
+
+
+def _and(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _dup_words(finding: str) -> str:

@@ -118,6 +118,7 @@ class RunOutput:
     faults_reached: dict[str, int] = field(default_factory=dict)  # fault point -> times checked
     traced: bool = False  # ``records`` holds every step (a recorded, replayed or traced run)
     expired: tuple[int, ...] = ()  # execution ids whose dispatch the broker dropped at its TTL
+    looping: tuple[str, ...] = ()  # a livelock's actors: those that took the last steps, busiest first
 
 
 class World:
@@ -338,6 +339,7 @@ class World:
         except EmptySchedule:
             pass
         livelock = self.steps >= limit and any(a.alive and a.park is None for a in self.actors.values())
+        looping = self._looping() if livelock else ()
         w = next(iter(self.db.workflows), 0)
         expired = tuple(m.execution_id for _q, m in self.broker.expired if m.kind == WORKER_DISPATCH)
         self._release()
@@ -359,7 +361,17 @@ class World:
             dict(self.faults.reached) if self.faults else {},
             self._trace,
             expired,
+            looping,
         )
+
+    def _looping(self) -> tuple[str, ...]:
+        """The actors that took the last ``LOOP_WINDOW`` steps of a run cut by the step limit,
+        busiest first (ties in the order they first appear there): who was still going round."""
+        counts: dict[int, int] = {}
+        for aid in self.schedule[-LOOP_WINDOW:]:
+            counts[aid] = counts.get(aid, 0) + 1
+        busiest = sorted(counts.items(), key=lambda item: -item[1])
+        return tuple(self.actors[aid].name for aid, _n in busiest[:LOOP_NAMES])
 
     def _release(self) -> None:
         """Break the run's reference cycles (actor processes waiting forever on parks,
@@ -720,6 +732,8 @@ class World:
 
 
 _BLOCKED = object()
+LOOP_WINDOW = 1_000  # steps looked at to name a livelock's actors
+LOOP_NAMES = 3  # actors named at most
 
 
 def _record(now: float, actor: Actor, op: Any, result: object) -> Record:
