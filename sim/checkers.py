@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from racesim.models.graph import Graph, fires
 from racesim.models.rows import ExecRow, WorkflowRow, WorkflowTask
 from racesim.models.statuses import COMPLETED, FINISHED, ITEM_FAILED, REQUESTED, RUNNING, SCHEDULED, WORKFLOW_TERMINAL
+from racesim.sim.config import LOOP_WINDOW
 from racesim.sim.db import FinishedRewrite, LostWrite
 from racesim.sim.findings import NAMES, SAFETY, TRUE, UNKNOWN, Found
-from racesim.sim.world import LOOP_WINDOW
 
 
 @dataclass(slots=True)

@@ -90,6 +90,8 @@ class TaskOutcome:
 
 STEP_LIMIT_BASE = 200_000  # steps any run may take (far above the catalog's few hundred)
 STEP_LIMIT_PER_UNIT = 100  # more per task and per item, times the load's execution count
+LOOP_WINDOW = 1_000  # last steps of a run cut by the limit, looked at to name who was going round
+LOOP_NAMES = 3  # actors named at most
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from racesim.models.worker import worker_slot
 from racesim.sim import topology
 from racesim.sim.broker import Consumer, SimBroker
 from racesim.sim.choices import ChoiceSource
-from racesim.sim.config import RunConfig, TaskOutcome
+from racesim.sim.config import LOOP_NAMES, LOOP_WINDOW, RunConfig, TaskOutcome
 from racesim.sim.db import SimDB
 from racesim.sim.faults import CRASH_EXECUTOR, CRASH_WORKER, CRASH_WORKER_PROCESS, FaultInjector
 from racesim.sim.schedulers.base import Strategy
@@ -732,8 +732,6 @@ class World:
 
 
 _BLOCKED = object()
-LOOP_WINDOW = 1_000  # steps looked at to name a livelock's actors
-LOOP_NAMES = 3  # actors named at most
 
 
 def _record(now: float, actor: Actor, op: Any, result: object) -> Record:
