@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from racesim.engine.runner import DEFAULT_FAIL_ON, FailOn, Summary
-from racesim.sim.findings import BY_NAME, NAMES, TRUE, UNKNOWN
+from racesim.sim.findings import BY_NAME, NAMES, TRUE, UNKNOWN, Checker
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,25 +59,28 @@ def headlines(summary: Summary, fail_on: FailOn = DEFAULT_FAIL_ON) -> list[Headl
                 tasks,
                 failing,
                 t.consequences,
-                _sentence(c.title, c.unit, t.runs, summary.runs, t.unknown_runs, t.occurrences, tasks, t.consequences),
+                _sentence(c, t.runs, summary.runs, t.unknown_runs, t.occurrences, tasks, t.consequences),
             )
         )
     return out
 
 
 def _sentence(
-    title: str, unit: str, runs: int, total: int, unknown: int, occurrences: int, tasks: tuple[TaskLine, ...], caused: int
+    c: Checker, runs: int, total: int, unknown: int, occurrences: int, tasks: tuple[TaskLine, ...], caused: int
 ) -> str:
+    why = f" ({c.undecided})" if c.undecided else ""
     if runs:
-        head = f"{title}: in {runs} of {total} runs ({occurrences} {unit}"
+        head = f"{c.title}: in {runs} of {total} runs ({occurrences} {c.unit}"
         per = "; ".join(f"{t.task} {t.occurrences} in {t.runs} runs" if t.runs else f"{t.task} 0" for t in tasks)
         head += f": {per})" if per else ")"
+    elif unknown == total:  # nothing decided: "in no run" would claim what was not checked
+        return f"{c.title}: undecided in {'the one run' if total == 1 else f'all {total} runs'}{why}"
     else:
-        head = f"{title}: in no run of {total}"
+        head = f"{c.title}: in no run of {total}"
         if tasks:
             head += " (" + ", ".join(f"{t.task} 0" for t in tasks) + ")"
     if unknown:
-        head += f"; undecided in {unknown} runs cut short by the step limit"
+        head += f"; undecided in {unknown} runs{why}"
     if caused:
         head += f"; caused {caused} wrong outcome(s), counted here only"
     return head

@@ -28,6 +28,7 @@ class Checker:
     per: Literal["task", "workflow"]  # what by_task is keyed by ("workflow": the tasks named in the reasons)
     explanation: str  # one line: what exactly was checked
     legacy: str  # the pre-registry name of the same family in expect blocks and JSON ("duplicates", ...; "": none)
+    undecided: str = ""  # why a run can leave it unknown ("": every run decides it)
 
 
 REGISTRY: tuple[Checker, ...] = (
@@ -58,6 +59,7 @@ REGISTRY: tuple[Checker, ...] = (
         "a whole-array write of completed_tasks, failed_tasks or variables dropped a name or value "
         "another advance had added after this writer read the row",
         "lost_updates",
+        undecided="a live run's store does not record what a write replaced",
     ),
     Checker(
         "wrong_outcome",
@@ -79,6 +81,7 @@ REGISTRY: tuple[Checker, ...] = (
         "given another status though it was handed to workers only once: e.g. a recovery write ended it while "
         "its dispatch waited in a busy worker, which then ran it; after a second hand-over it counts under item_rerun",
         "",
+        undecided="a live run's store does not record what a write replaced",
     ),
     Checker(
         "missed_dispatch",
@@ -88,6 +91,7 @@ REGISTRY: tuple[Checker, ...] = (
         "task",
         "a task (or item) that the workflow's real outcomes call for was never handed to a worker",
         "missed",
+        undecided="cut short by the step limit",
     ),
     Checker(
         "stuck_workflow",
@@ -97,6 +101,7 @@ REGISTRY: tuple[Checker, ...] = (
         "workflow",
         "the workflow was not terminal once every actor was idle; cut short by the step limit it is unknown",
         "stuck",
+        undecided="cut short by the step limit",
     ),
 )
 

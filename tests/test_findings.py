@@ -416,3 +416,40 @@ def test_live_json_validates_and_lost_update_is_unknown():
     data = valid(json.loads(r.stdout))
     assert data["command"] == "live" and data["digest"] is None
     assert data["findings"]["lost_update"]["verdict"] == "unknown"  # PostgreSQL does not record overwrites
+
+
+def test_a_finding_no_run_could_decide_says_so_and_why():
+    """A live run decides neither lost_update nor finished_overwritten: the headline says
+    undecided and why, never "in no run" (which would claim a check that did not happen); a
+    run cut by the step limit says that instead."""
+    from racesim.engine.runner import Summary
+    from racesim.sim.config import Deployment, Faults
+
+    g = Graph.build([Node("a", "x")])
+    live_style = check(
+        g, WorkflowRow(1, 100, COMPLETED, ("a",)), [ExecRow(1, "x", 100, COMPLETED, WorkflowTask(1, "a"))], [1], [1]
+    )
+    s = Summary("s", "head", 2, 1, Deployment(), Faults())
+    s.add_verdict(1, live_style)
+    s.add_verdict(2, live_style)
+    said = {h.finding: h.sentence for h in headlines(s)}
+    assert (
+        said["lost_update"] == "update lost: undecided in all 2 runs (a live run's store does not record what a write replaced)"
+    )
+    assert said["finished_overwritten"].startswith("finished row written again: undecided in all 2 runs (a live run's")
+    assert said["duplicate_dispatch"] == "successor dispatched twice: in no run of 2 (a 0)"
+    cut = check(
+        _fanin_graph(),
+        WorkflowRow(1, 100, "running"),
+        [_row(1, "items", 0)],
+        [1],
+        [1],
+        livelock=True,
+        lost_writes=[],
+        rewrites=[],
+    )
+    s = Summary("s", "both", 1, 1, Deployment(), Faults())
+    s.add_verdict(1, cut)
+    said = {h.finding: h.sentence for h in headlines(s)}
+    assert said["stuck_workflow"] == "workflow never finished: undecided in the one run (cut short by the step limit)"
+    assert said["lost_update"].startswith("update lost: in no run of 1")

@@ -143,3 +143,17 @@ def test_live_profile_out_feeds_a_scenario(services, tmp_path) -> None:
 
 
 pytestmark = pytest.mark.services  # PostgreSQL and RabbitMQ
+
+
+def test_live_refuses_the_recovery_actors_it_does_not_run() -> None:
+    """The live driver has no timeout monitor or supervisor: asked for them, it says so in one
+    line and exits 2 (before touching a service) instead of running HEAD without them."""
+    from click.testing import CliRunner
+
+    from racesim.cli import cli
+
+    for args in (["--version", "head+recovery"], ["--guards", "serialized+recovery"]):
+        r = CliRunner().invoke(cli, ["live", "fanin-2x2", *args, "--runs", "1"])
+        assert r.exit_code == 2, r.output
+        [line] = r.stderr.strip().splitlines()
+        assert "does not run HEAD's recovery actors" in line

@@ -85,6 +85,11 @@ def live(
     if not 0 < time_scale <= 10:
         raise InputError(f"--time-scale: must be in (0, 10], got {time_scale}")
     g = _version_or_guards(version, guards)
+    if g.recovery:  # a live run would silently be the same guards without them
+        raise InputError(
+            f"{g.name}: the live driver does not run HEAD's recovery actors (timeout monitor, supervisor); "
+            "drop recovery, or simulate them with racesim run"
+        )
     sc = _scenario(scenario)
     chosen = _fail_on(fail_on, sc)
     gates = None
