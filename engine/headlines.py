@@ -65,9 +65,7 @@ def headlines(summary: Summary, fail_on: FailOn = DEFAULT_FAIL_ON) -> list[Headl
     return out
 
 
-def _sentence(
-    c: Checker, runs: int, total: int, unknown: int, occurrences: int, tasks: tuple[TaskLine, ...], caused: int
-) -> str:
+def _sentence(c: Checker, runs: int, total: int, unknown: int, occurrences: int, tasks: tuple[TaskLine, ...], caused: int) -> str:
     why = f" ({c.undecided})" if c.undecided else ""
     if runs:
         head = f"{c.title}: in {runs} of {total} runs ({occurrences} {c.unit}"
