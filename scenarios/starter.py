@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from racesim.scenarios import importer, schema
 from racesim.sim.config import FAULTS, Deployment
+from racesim.sim.findings import NAMES
 from racesim.sim.timing import DEFAULT_TIMING
 
 # Workflow graphs to start from: the seed shape, a join barrier, a plain sequence.
@@ -136,8 +137,10 @@ def render(name: str, description: str, ref: str, tasks: list[dict], notes: list
         + "# for a bounded loop that is longer, e.g. max_steps: 1000000.\n"
         + "\n# expect: what `racesim check` asserts. Each entry names guards (a version: pre, fix, f93,\n"
         + "# head, or a guard set), optionally runs, replicas, listeners, prefetch, workers, faults and a\n"
-        + "# note, and at least one finding: duplicates, missed, stuck, lost_updates, wrong_outcomes\n"
-        + '# (0 or "some") or by_task {TASK: 0 or "some"}. Write only what you have seen hold, e.g.:\n'
+        + '# note, and at least one finding, each 0 or "some": duplicates, missed, stuck, lost_updates,\n'
+        + '# wrong_outcomes, by_task {TASK: 0 or "some"}, or a name of the findings registry\n'
+        + f"# ({', '.join(NAMES[:4])},\n# {', '.join(NAMES[4:])}).\n"
+        + "# Write only what you have seen hold, e.g.:\n"
         + "# expect:\n"
         + "#   - guards: head\n"
         + "#     replicas: 2\n"
