@@ -77,7 +77,7 @@ def check(
     each write (None: the store does not record it, and lost_update is unknown); ``expired``:
     execution ids whose dispatch the broker dropped at the worker queue's TTL; ``rewrites``:
     finished rows the store saw written again (None: not recorded, finished_overwritten is
-    unknown); ``looping``: under a livelock, the actors that took its last steps."""
+    unknown); ``looping``: under a livelock, the busiest actors of its last steps."""
     v = Verdict(workflow_status=workflow.status)
     found = v.results
     for name in NAMES:
@@ -190,7 +190,7 @@ def check(
         v.stuck_workflows = 1
         reasons = v.stuck_reasons
         if livelock:
-            who = f" (the last {LOOP_WINDOW:,} steps were taken by {_and(looping)})" if looping else ""
+            who = f" (busiest over the last {LOOP_WINDOW:,} steps: {_and(looping)})" if looping else ""
             reasons.append(f"livelock: the step limit was reached with actors still busy{who}")
         for r in children:
             wt = _wt(r)

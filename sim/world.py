@@ -365,8 +365,9 @@ class World:
         )
 
     def _looping(self) -> tuple[str, ...]:
-        """The actors that took the last ``LOOP_WINDOW`` steps of a run cut by the step limit,
-        busiest first (ties in the order they first appear there): who was still going round."""
+        """The busiest actors (up to ``LOOP_NAMES``) over the last ``LOOP_WINDOW`` steps of a run
+        cut by the step limit, busiest first (ties in the order they first appear there): who
+        was still going round."""
         counts: dict[int, int] = {}
         for aid in self.schedule[-LOOP_WINDOW:]:
             counts[aid] = counts.get(aid, 0) + 1
