@@ -16,9 +16,11 @@ Process CPU time is used (``time.process_time``) so other load on the machine sk
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from collections import deque
+from math import log
 
 import simpy
 from racesim.engine.runner import config_for, run_one
@@ -102,6 +104,78 @@ def sequential_run(scenario, guards: Guards) -> tuple[int, int]:
                 count += 1
                 progress = True
     return count, polls
+
+
+def simpy_bare_run(scenario, guards: Guards, seed: int) -> int:
+    """The same models as simpy processes and little else: one timeout per round trip (an
+    exponential of 2 ms, the action's 1.0-1.1 s for RunAction), a simpy Store per queue, the
+    plain stores; no broker model (no prefetch, acks or TTL), no choice source, no trace, no
+    checker. The issue's rough estimate of what simpy alone costs these models. Returns the
+    round trips executed."""
+    dep = scenario.deployment
+    env = simpy.Environment()
+    db = SimDB(tuple(range(1, dep.workers + 1)), clock=env)
+    handlers = db.handlers
+    rnd = random.Random(seed).random
+    stores: dict[str, simpy.Store] = {}
+    consumer_queue = {"req": REQUESTS_QUEUE, "done": COMPLETED_QUEUE}
+    models = [start_workflow(guards, scenario.workflow_ref, scenario.graph)]
+    models += [execution_scheduler(guards, "req"), completion_listener(guards, "done")]
+    for w in range(1, dep.workers + 1):
+        consumer_queue[f"w{w}"] = worker_queue(w)
+        models.append(worker_slot(f"w{w}", worker_queue(w), guards))
+    trips = 0
+    tags = 0
+
+    def store(name: str) -> simpy.Store:
+        q = stores.get(name)
+        if q is None:
+            q = stores[name] = simpy.Store(env)
+        return q
+
+    def actor(gen):
+        nonlocal trips, tags
+        result: object = None
+        op = next(gen)
+        while True:
+            kind = type(op)
+            if kind is not Decide:
+                trips += 1
+                if kind is ops.Consume:
+                    message = yield store(consumer_queue[op.consumer]).get()
+                    tags += 1
+                    result = Delivery(tags, message)
+                else:
+                    if kind is ops.RunAction:
+                        delay = 1.0 + 0.1 * rnd()
+                    elif kind is ops.Sleep:
+                        delay = op.seconds
+                    else:
+                        delay = -log(1.0 - rnd()) * 0.002
+                    yield env.timeout(delay)
+                    if kind is ops.Publish:
+                        store(op.queue).put(op.message)
+                        result = None
+                    elif kind is ops.RunAction:
+                        result = True
+                    elif kind in _NO_RESULT:
+                        result = None
+                    else:
+                        result = handlers[kind](0, op)
+            else:
+                result = None
+            try:
+                op = gen.send(result)
+            except StopIteration:
+                return
+
+    for gen in models:
+        env.process(actor(gen))
+    env.run()
+    return trips
+
+
+_NO_RESULT = (ops.Ack, ops.Nack, ops.Sleep, ops.AdvisoryLock, ops.AdvisoryUnlock)
 
 
 def simpy_rate(n: int = 200_000) -> float:
