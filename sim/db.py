@@ -143,23 +143,18 @@ class SimDB:
         undo = self._undo.get(session)
         if undo is not None:
             undo.append(("execution", row.id, old))
-        if row.status in RECOVERY_TERMINAL and row.workflow_task is not None:
-            if old is None or old.status != row.status:
-                if old is not None and old.status in RECOVERY_TERMINAL:
-                    self._rewrite(session, old, row, step)
+        if row.workflow_task is not None and (old is None or old.status != row.status):
+            if old is not None and old.status in RECOVERY_TERMINAL:  # it had finished: a rewrite
+                by, at = self._finished_by.get(old.id, ("", 0.0))
+                rewrite = FinishedRewrite(old.id, old.status, by, at, row.status, step, session, self.now)
+                self.finished_rewrites.append(rewrite)
+                if undo is not None:
+                    undo.append(("rewrite", rewrite, None))  # rolled back: the row never left its end
+            if row.status in RECOVERY_TERMINAL:  # it finishes now: remember who finished it
+                if undo is not None:
+                    undo.append(("finished_by", row.id, self._finished_by.get(row.id)))
                 self._finished_by[row.id] = (step, self.now)
-        elif old is not None and old.status in RECOVERY_TERMINAL and row.workflow_task is not None:
-            self._rewrite(session, old, row, step)
         self._store(row.id, old, row)
-
-    def _rewrite(self, session: int, old: ExecRow, new: ExecRow, step: str) -> None:
-        """Row ``old`` had finished and this write gives it another status (finished_overwritten)."""
-        by, at = self._finished_by.get(old.id, ("", 0.0))
-        rewrite = FinishedRewrite(old.id, old.status, by, at, new.status, step, session, self.now)
-        self.finished_rewrites.append(rewrite)
-        undo = self._undo.get(session)
-        if undo is not None:
-            undo.append(("rewrite", rewrite, None))  # rolled back: the row never left its end
 
     def _store(self, eid: int, old: ExecRow | None, new: ExecRow | None) -> None:
         """Replace row ``eid`` (``None``: absent) and keep every index in step. A row's
@@ -484,6 +479,11 @@ class SimDB:
                 self.lost_writes.remove(key)
             elif table == "rewrite":
                 self.finished_rewrites.remove(key)
+            elif table == "finished_by":
+                if old is None:
+                    del self._finished_by[key]
+                else:
+                    self._finished_by[key] = old
             elif old is _ABSENT:
                 self.dispatch_keys.pop(key, None)
             else:

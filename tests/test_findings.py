@@ -205,6 +205,16 @@ def test_a_rolled_back_rewrite_never_happened():
     assert db.finished_rewrites == [] and db.executions[eid].status == COMPLETED
 
 
+def test_a_rolled_back_finish_leaves_the_finisher_it_found():
+    db, eid = _db_with_item(COMPLETED)  # finished by W6
+    db.begin(3, ops.Begin("H3"))
+    db.set_execution_status(3, ops.SetExecutionStatus("R1", eid, FAILED))
+    db.rollback(3)
+    db.set_execution_status(2, ops.SetExecutionStatus("W4", eid, "running"))
+    [rw] = db.finished_rewrites
+    assert (rw.before, rw.finished_by, rw.after, rw.step) == (COMPLETED, "W6", "running", "W4")
+
+
 def test_live_style_verdict_without_status_records_is_unknown():
     g = Graph.build([Node("a", "x")])
     v = check(g, WorkflowRow(1, 100, COMPLETED, ("a",)), [ExecRow(1, "x", 100, COMPLETED, WorkflowTask(1, "a"))], [1], [1])
