@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from math import log
 
@@ -103,6 +103,18 @@ class Distribution:
 @dataclass(frozen=True, slots=True)
 class TimingModel:
     distributions: tuple[tuple[str, Distribution], ...]
+    # The hash, computed once: every run (and every actor) looks its tables up by the model,
+    # and hashing the nested distributions each time cost about 2% of a sweep.
+    _hash: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(self.distributions))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[TimingModel], tuple[tuple[tuple[str, Distribution], ...]]]:
+        return (TimingModel, (self.distributions,))  # rebuilt, so the hash is this process's
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Mapping[str, object]] | None) -> TimingModel:
