@@ -45,12 +45,15 @@ def execution_scheduler(guards: Guards, consumer: str) -> Model:
             turn += 1
             message = Message(WORKER_DISPATCH, eid, worker_id=worker)
             if guards.claim:
-                yield CasExecutionStatus("S3", eid, SCHEDULING, SCHEDULED, worker)
-                try:
-                    yield Publish("S4", worker_queue(worker), message)
-                except StoreError:
-                    yield CasExecutionStatus("S4", eid, SCHEDULED, REQUESTED)
-                    raise
+                # The row may have left scheduling since S2 (a stale claim taken over, the
+                # supervisor's abandon): then no worker gets it, and the request is acked.
+                assigned = yield CasExecutionStatus("S3", eid, SCHEDULING, SCHEDULED, worker)
+                if assigned:
+                    try:
+                        yield Publish("S4", worker_queue(worker), message)
+                    except StoreError:
+                        yield CasExecutionStatus("S4", eid, SCHEDULED, REQUESTED)
+                        raise
             else:
                 # No precondition: a duplicate request re-schedules (and may un-finish) the row.
                 yield WriteExecutionRow("S4", row, SCHEDULED, worker)
