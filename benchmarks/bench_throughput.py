@@ -30,7 +30,7 @@ from racesim.models.guards import Guards
 from racesim.models.listener import completion_listener
 from racesim.models.probe import Decide
 from racesim.models.rows import COMPLETED_QUEUE, REQUESTS_QUEUE, Delivery, worker_queue
-from racesim.models.starter import start_workflow
+from racesim.models.starter import request_workflow
 from racesim.models.worker import worker_slot
 from racesim.scenarios.loader import load
 from racesim.sim.db import SimDB
@@ -45,9 +45,9 @@ def sequential_run(scenario, guards: Guards) -> tuple[int, int]:
     handlers = db.handlers
     queues: dict[str, deque] = {}
     tag = 0
-    actors = [start_workflow(guards, scenario.workflow_ref, scenario.graph)]
+    actors = [request_workflow(scenario.workflow_ref)]
     consumer_queue = {"req": REQUESTS_QUEUE, "done": COMPLETED_QUEUE}
-    actors += [execution_scheduler(guards, "req"), completion_listener(guards, "done")]
+    actors += [execution_scheduler(guards, "req", scenario.graph), completion_listener(guards, "done")]
     for w in range(1, dep.workers + 1):
         consumer_queue[f"w{w}"] = worker_queue(w)
         actors.append(worker_slot(f"w{w}", worker_queue(w), guards))
@@ -119,8 +119,8 @@ def simpy_bare_run(scenario, guards: Guards, seed: int) -> int:
     rnd = random.Random(seed).random
     stores: dict[str, simpy.Store] = {}
     consumer_queue = {"req": REQUESTS_QUEUE, "done": COMPLETED_QUEUE}
-    models = [start_workflow(guards, scenario.workflow_ref, scenario.graph)]
-    models += [execution_scheduler(guards, "req"), completion_listener(guards, "done")]
+    models = [request_workflow(scenario.workflow_ref)]
+    models += [execution_scheduler(guards, "req", scenario.graph), completion_listener(guards, "done")]
     for w in range(1, dep.workers + 1):
         consumer_queue[f"w{w}"] = worker_queue(w)
         models.append(worker_slot(f"w{w}", worker_queue(w), guards))

@@ -42,7 +42,7 @@ from racesim.models.rows import (
     ExecRow,
     worker_queue,
 )
-from racesim.models.starter import start_after
+from racesim.models.starter import request_workflow
 from racesim.models.worker import worker_slot
 from racesim.sim import topology
 from racesim.sim.checkers import Verdict, check, merge
@@ -348,7 +348,7 @@ def build_actors(run: _Run) -> None:
             if a.role == topology.WORKER_SLOT:
                 spawn(a.name, worker_slot(c.name, c.queue, guards))
             elif a.role == topology.SCHEDULER:
-                spawn(a.name, execution_scheduler(guards, c.name), {c.name: (c.queue, c.prefetch)})
+                spawn(a.name, execution_scheduler(guards, c.name, run.config.graph), {c.name: (c.queue, c.prefetch)})
             else:
                 spawn(a.name, completion_listener(guards, c.name), {c.name: (c.queue, c.prefetch)})
 
@@ -365,7 +365,7 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
     settings = settings or LiveSettings()
     tag = f"{os.getpid()}_{uuid.uuid4().hex[:10]}"
     run = _Run(config, settings, seed, gates or Gates(), tag)
-    dep, guards = config.deployment, config.guards
+    dep = config.deployment
     admin = pg_store.connect(settings.dsn, f"{APP_PREFIX}-{tag}-admin")
     mq_admin: QueueAdmin | None = None
     started = time.monotonic()
@@ -387,7 +387,7 @@ def run_live(config: RunConfig, seed: int = 1, gates: Gates | None = None, setti
         starts = config.load.start_times(lambda _channel: gaps.expovariate(1.0 / config.load.gap))
         for i, at in enumerate(starts):
             name = "starter" if len(starts) == 1 else f"starter{i}"
-            starter = _Actor(run, name, start_after(at, guards, config.workflow_ref, config.graph), {})
+            starter = _Actor(run, name, request_workflow(config.workflow_ref, at), {})
             run.actors.append(starter)
             starter.start()
         quiescent = _wait_quiescent(run, mq_admin, queues)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from racesim.models.graph import Graph
 from racesim.models.guards import Guards
 from racesim.models.ops import (
     Ack,
@@ -18,12 +19,14 @@ from racesim.models.ops import (
 )
 from racesim.models.probe import Decide
 from racesim.models.rows import REQUESTS_QUEUE, WORKER_DISPATCH, Delivery, Message, worker_queue
+from racesim.models.starter import start_workflow
 from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 
 STALE_CLAIM_SECONDS = 30.0
 
 
-def execution_scheduler(guards: Guards, consumer: str) -> Model:
+def execution_scheduler(guards: Guards, consumer: str, graph: Graph) -> Model:
+    """``graph``: the workflow a request for a workflow's own execution starts (S2)."""
     turn = 0  # round-robin position, in the executor's memory
     while True:
         delivery: Delivery = yield Consume("S0", consumer, REQUESTS_QUEUE)
@@ -40,6 +43,10 @@ def execution_scheduler(guards: Guards, consumer: str) -> Model:
                     yield Ack("S1", consumer, REQUESTS_QUEUE, delivery.tag)
                     continue
             yield ReadAction("S2", row.action_ref)
+            if row.workflow_task is None:  # the workflow's own execution: start it here
+                yield from start_workflow(guards, eid, graph)
+                yield Ack("S6", consumer, REQUESTS_QUEUE, delivery.tag)
+                continue
             workers = yield ReadWorkers("S3")
             worker = workers[turn % len(workers)]
             turn += 1

@@ -1,4 +1,8 @@
-"""Workflow start: the workflow's own execution, its workflow_execution row, entry tasks."""
+"""Workflow start (spec 3.3 S2). The API creates the workflow's own execution, `requested`,
+and requests it like any execution; the executor scheduler that takes the request sees a
+workflow and starts it in its handler: the workflow_execution row, the execution marked
+running, then the entry tasks one by one, outside any lock (spec 7(f)11). So that scheduler
+takes no other request until every entry task is requested."""
 
 from __future__ import annotations
 
@@ -9,18 +13,29 @@ from racesim.models.ops import (
     InsertExecution,
     InsertWorkflowExecution,
     Model,
+    Publish,
     SetExecutionStatus,
     Sleep,
     StoreError,
     UpdateWorkflowExecution,
 )
-from racesim.models.statuses import COMPLETED, RUNNING
+from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Message
+from racesim.models.statuses import COMPLETED, REQUESTED, RUNNING
 
 
-def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Model:
-    """Entry tasks are dispatched one by one, outside any lock (spec 7(f)11)."""
-    parent = yield InsertExecution("start", workflow_ref, None, None, RUNNING)
+def request_workflow(workflow_ref: str, delay: float = 0.0) -> Model:
+    """The API call (``delay`` seconds into the run, for load and live mode): the workflow's
+    own execution row and its ExecutionRequested."""
+    if delay > 0:
+        yield Sleep("start", delay)
+    parent = yield InsertExecution("start", workflow_ref, None, None, REQUESTED)
+    yield Publish("start", REQUESTS_QUEUE, Message(EXECUTION_REQUESTED, parent))
+
+
+def start_workflow(guards: Guards, parent: int, graph: Graph) -> Model:
+    """Run by the scheduler that took the request for ``parent``, the workflow's execution."""
     w = yield InsertWorkflowExecution("start", parent, graph)
+    yield SetExecutionStatus("start", parent, RUNNING)
     entries = graph.entry_points
     if not entries:  # every task has an inbound edge: completed at once, nothing run
         yield UpdateWorkflowExecution("start", w, (("status", COMPLETED),))
@@ -31,10 +46,3 @@ def start_workflow(guards: Guards, workflow_ref: str, graph: Graph) -> Model:
             yield from dispatch(guards, w, parent, graph.nodes[name], None, None)
         except StoreError:
             pass
-
-
-def start_after(delay: float, guards: Guards, workflow_ref: str, graph: Graph) -> Model:
-    """A workflow start that arrives ``delay`` seconds into the run (load, live mode)."""
-    if delay > 0:
-        yield Sleep("start", delay)
-    yield from start_workflow(guards, workflow_ref, graph)

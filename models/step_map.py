@@ -414,11 +414,11 @@ STEPS: tuple[Step, ...] = (
          (SCHEDULER,), {"pre": _all(_s(CONSUMER, 140, 181)), "fix": _all(_s(CONSUMER, 140, 181)),
                         "f93": _all(_s(CONSUMER, 140, 181)), "head": _all(_s(CONSUMER, 143, 184))}),
     # ---- workflow start ----------------------------------------------------------------
-    Step("start", "starter", "Create the workflow_execution row, mark the workflow's execution running, dispatch entry tasks one by one outside any lock.",
+    Step("start", "starter", "The API inserts the workflow's execution (requested) and requests it; the scheduler that takes the request creates the workflow_execution row, marks the execution running and dispatches entry tasks one by one outside any lock.",
          (START,), {"pre": _all(_s(SCHED, 270, 405)), "fix": _all(_s(SCHED, 269, 405)),
                     "f93": _all(_s(SCHED, 622, 771), _s(SCHED, 774, 850)),
                     "head": _all(_s(SCHED, 985, 1183), _s(SCHED, 1186, 1265))},
-         "An entry dispatch error aborts the remaining entries in attune; racesim's starter continues with the next."),
+         "An entry dispatch error aborts the remaining entries in attune; racesim's start continues with the next."),
     # ---- HEAD recovery actors (spec 3.4 and 10; optional: head+recovery) ---------------
     Step("R0", "recovery", "Timeout monitor: wait one check interval (60 s) between passes, on every replica.",
          ("racesim.models.recovery:timeout_monitor",), {"pre": _all(_s(TIMEOUT, 75, 97)), "fix": _all(_s(TIMEOUT, 75, 97)),

@@ -19,7 +19,8 @@ FAULTS: dict[str, str] = {
     "crash-after-commit": "(lock) an executor dies between COMMIT and the outbox publishes",
     "db-error": "a database error inside an advance (at the completed/failed-list write); the listener acks",
     "crash": "any actor but the starter may crash at any of its yield points, with probability P at each: a worker slot,"
-    " its whole worker process, or an executor with its listeners and scheduler (a choice of the run; see --crashes for dfs)",
+    " its whole worker process, or an executor with its listeners and scheduler, except while that scheduler starts a"
+    " workflow (a choice of the run; see --crashes for dfs)",
 }
 
 

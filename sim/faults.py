@@ -37,13 +37,17 @@ class FaultInjector:
         self.fired: list[tuple[str, str]] = []  # (fault, actor) in order
         self.reached: dict[str, int] = {}  # fault -> times its point was checked (coverage)
 
-    def check(self, actor_name: str, op: Op) -> object:
-        """None, CRASH_WORKER, CRASH_EXECUTOR or a StoreError to raise in the actor."""
+    def check(self, actor_name: str, op: Op, may_crash: bool = True) -> object:
+        """None, CRASH_WORKER, CRASH_EXECUTOR or a StoreError to raise in the actor.
+        ``may_crash`` False: the actor's process cannot crash now, so no crash strike is
+        a point here (an executor starting a workflow, ``World._starting``)."""
         strikes = self.by_step.get(op.step)
         if not strikes:
             return None
         for name, p, effect in strikes:
             if name == "publish-failure" and type(op).__name__ != "Publish":
+                continue
+            if not may_crash and (effect is CRASH_WORKER or effect is CRASH_EXECUTOR):
                 continue
             self.reached[name] = self.reached.get(name, 0) + 1
             if self._chance(p):

@@ -41,7 +41,7 @@ from racesim.models.rows import (
     Message,
     worker_queue,
 )
-from racesim.models.starter import start_workflow
+from racesim.models.starter import request_workflow
 from racesim.models.worker import worker_slot
 from racesim.sim import topology
 from racesim.sim.broker import Consumer, SimBroker
@@ -167,6 +167,10 @@ class World:
         self._lean = self._direct is not None and not self._crash_points and self.faults is None
         self.decisions: list[Decide] = []  # guard decisions the models reported (coverage)
         self.crashes_fired: list[tuple[str, str]] = []  # crash choice points that crashed: (kind, actor)
+        # Executor group -> the actor id of its scheduler while that scheduler starts a workflow
+        # (from the workflow row's insert to the request's ack): no crash takes that executor
+        # then, as racesim does not model a crash in the middle of a start (docs/model.md).
+        self._starting: dict[str, int] = {}
         # Every handler takes (actor id, op): the id is also the actor's DB session.
         self._handlers: dict[type, Callable[[int, Any], object]] = dict(self.db.handlers)
         self._handlers.update(
@@ -181,6 +185,9 @@ class World:
                 ops.Sleep: _nothing,
             }
         )
+        if self._crash_points or self.faults is not None:  # where a crash is possible: see _starting
+            self._insert_workflow = self._handlers[ops.InsertWorkflowExecution]
+            self._handlers[ops.InsertWorkflowExecution] = self._start_begins
         strategy.attach(self)
         strategy.new_execution(source.seed)
         self._build()
@@ -192,11 +199,10 @@ class World:
             self._start_worker(w)
         for e in range(dep.replicas):
             self._start_executor(e, delay=0.0)
-        graph = self.config.graph
         starts = self.config.load.start_times(self._latency)
         for i, at in enumerate(starts):  # one workflow execution each (sim/load.py)
             name = "starter" if len(starts) == 1 else f"starter{i}"
-            self.spawn(name, "starter", start_workflow(guards, self.config.workflow_ref, graph), at)
+            self.spawn(name, "starter", request_workflow(self.config.workflow_ref), at)
         if guards.recovery and guards.modern_recovery:  # HEAD 3.4: one supervisor (monitors: per executor)
             self.spawn("supervisor", "supervisor", supervisor(self.config.recovery))
 
@@ -244,7 +250,7 @@ class World:
         self._executor_consumers[e] = tuple(c.name for c in spec.consumers)
         for actor in spec.actors:
             if actor.role == topology.SCHEDULER:
-                self.spawn(actor.name, spec.group, execution_scheduler(guards, actor.consumer), delay)
+                self.spawn(actor.name, spec.group, execution_scheduler(guards, actor.consumer, self.config.graph), delay)
             else:
                 self.spawn(actor.name, spec.group, completion_listener(guards, actor.consumer), delay)
         if guards.recovery:
@@ -469,7 +475,7 @@ class World:
                     actor.has_preset = False
                     actor.preset = None
                 else:
-                    strike = faults.check(actor.name, op) if faults is not None else None
+                    strike = faults.check(actor.name, op, actor.group not in self._starting) if faults is not None else None
                     if strike is not None:
                         if strike is CRASH_WORKER or strike is CRASH_EXECUTOR:
                             self._crash(actor, strike)
@@ -630,9 +636,22 @@ class World:
 
     def _ack(self, aid: int, op: ops.Ack) -> None:
         self.broker.ack(op.consumer, op.tag)
+        if self._starting:
+            self._start_ends(aid)
 
     def _nack(self, aid: int, op: ops.Nack) -> None:
         self.broker.nack(op.consumer, op.tag, op.requeue)
+        if self._starting:
+            self._start_ends(aid)
+
+    def _start_begins(self, aid: int, op: ops.InsertWorkflowExecution) -> object:
+        self._starting[self.actors[aid].group] = aid
+        return self._insert_workflow(aid, op)
+
+    def _start_ends(self, aid: int) -> None:
+        group = self.actors[aid].group
+        if self._starting.get(group) == aid:
+            del self._starting[group]
 
     def _lock(self, aid: int, op: ops.AdvisoryLock) -> object:
         return None if self.db.try_lock(aid, op.key) else _BLOCKED
@@ -677,7 +696,7 @@ class World:
         group = actor.group
         if group.startswith("worker"):
             return (CRASH_WORKER, CRASH_WORKER_PROCESS)
-        if group.startswith("exec"):
+        if group.startswith("exec") and group not in self._starting:
             return (CRASH_EXECUTOR,)
         return ()
 

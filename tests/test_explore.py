@@ -69,10 +69,10 @@ def test_dfs_finds_the_unguarded_duplicate_and_completes(small):
     seen: list[int] = []
     full = explore_dfs(config, 0, 1, 5000, on_schedule=lambda r: seen.append(_validate_runs(r)), stop_at_first=False)
     assert full.complete
-    # by hand: one validate per completion processed after both items finished, or none when
-    # an item re-run completes the workflow early (a missed dispatch; the no-POR search finds
-    # it too, the sleep sets used to cut it at bound 1)
-    assert set(seen) == {0, 1, 2}
+    # by hand: one validate per completion processed after both items finished. None at all
+    # (an item re-run completing the workflow early, a missed dispatch) takes more than one
+    # preemption since the start runs in the scheduler's handler (PCT finds it, 9 in 3,000)
+    assert set(seen) == {1, 2}
     assert full.schedules == len(seen)
 
 
@@ -98,10 +98,10 @@ def test_sleep_sets_skip_schedules_but_not_outcomes(small):
             stop_at_first=False,
         )
         assert results[por].complete
-    # Sleep sets are kept sound under the bound (sim/schedulers/dfs.py): no outcome is lost,
-    # including (0, 2), the one plain sleep sets used to cut at bound 1.
+    # Sleep sets are kept sound under the bound (sim/schedulers/dfs.py): no outcome is lost
+    # (plain sleep sets once cut one at bound 1), item re-runs included.
     assert outcomes[True] == outcomes[False]
-    assert (0, 2) in outcomes[True]
+    assert {(1, 2), (2, 2)} <= outcomes[True]
     assert (2, 1) in outcomes[True]  # the duplicate itself is found with the reduction on
     assert results[True].schedules < results[False].schedules
 

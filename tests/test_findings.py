@@ -389,7 +389,7 @@ def test_every_command_json_validates(tmp_path):
     [saved] = json.loads(invoke(*args, "--save-failing", str(tmp_path), "--json"))["saved"]
     replay = valid(json.loads(invoke("replay", saved, "--json")))
     assert replay["command"] == "replay" and replay["digest_matches"] and replay["runs"] == 1
-    check = valid(json.loads(invoke("check", "fanin-2x2", "--runs", "5", "--json")))
+    check = valid(json.loads(invoke("check", "fanin-2x2", "--runs", "20", "--json")))
     assert check["results"] and all(r["command"] == "check" for r in check["results"])
 
 

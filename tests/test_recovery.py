@@ -142,7 +142,7 @@ def test_a_restarted_monitor_keeps_the_runs_horizon():
 
 
 def test_executor_crashes_under_recovery_end_at_the_horizon_not_the_step_limit():
-    """compound-when under head+recovery with crash faults, seed 1: the executor (and with it
+    """compound-when under head+recovery with crash faults, seed 4: the executor (and with it
     its monitor) crashes again and again. Each restarted monitor used to count the horizon
     from its own start, so the run went on for 200,000 steps (46 simulated days) and ended
     as a livelock, stuck unknown. The horizon is the run's: the run ends at 14,400 s and the
@@ -152,7 +152,7 @@ def test_executor_crashes_under_recovery_end_at_the_horizon_not_the_step_limit()
     from racesim.engine.runner import run_one
 
     cfg = replace(config_for(loader.load("compound-when"), Guards.parse("head+recovery")), faults=Faults.parse("crash=0.02"))
-    r = run_one(cfg, 1)
+    r = run_one(cfg, 4)
     assert any(name == "crash:crash-executor" for name, _ in r.output.faults_fired)
     assert not r.output.livelock and r.output.end_time < cfg.recovery.stop_after + 1.0  # the last pass's round trips
     assert r.verdict.results["stuck_workflow"].verdict == "true"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
+from racesim.models.graph import Graph
 from racesim.models.guards import Guards
 from racesim.models.probe import Decide
-from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Delivery, ExecRow, Message
+from racesim.models.rows import EXECUTION_REQUESTED, REQUESTS_QUEUE, Delivery, ExecRow, Message, WorkflowTask
 from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
 
 
@@ -15,12 +16,12 @@ def _ops_after_assignment(guards: str, assigned: bool) -> list[type]:
     """Feed one request for a `requested` row through the claiming scheduler, answer the S3
     compare-and-set with ``assigned``, and return the types of the ops that follow it up to
     the next consume."""
-    gen = execution_scheduler(Guards.parse(guards), "exec0.requests")
+    gen = execution_scheduler(Guards.parse(guards), "exec0.requests", Graph({}))
     op = next(gen)
     assert isinstance(op, ops.Consume)
     op = gen.send(Delivery(1, Message(EXECUTION_REQUESTED, 7)))
     answers = {
-        ops.ReadExecution: ExecRow(7, "demo.act", 1, REQUESTED),
+        ops.ReadExecution: ExecRow(7, "demo.act", 1, REQUESTED, WorkflowTask(1, "t", None, None)),
         ops.ReadAction: None,
         ops.ReadWorkers: (1, 2),
     }

@@ -22,14 +22,14 @@ def _replay(cfg, src):
 
 def test_crashes_the_finding_does_not_need_are_dropped():
     # guards none: validate is dispatched twice by two listeners' advances, crashes or not;
-    # seed 11 samples 7 crashes along the way, none of them needed for the duplicate.
+    # seed 13 samples 8 crashes along the way, none of them needed for the duplicate.
     cfg = config_for(load("with-items-fanin"), Guards.parse("none"), faults=Faults.parse("crash=0.03"))
-    r = run_one(cfg, 11, record=True)
+    r = run_one(cfg, 13, record=True)
     fired = [c for c in r.output.choices if c[0] == "x" and c[1]]
-    assert len(fired) == 7 and r.verdict.by_task["validate"].duplicate_dispatches
+    assert len(fired) == 8 and r.verdict.by_task["validate"].duplicate_dispatches
     finding = finding_of(r.verdict)
     result = shrink(cfg, r.output.choices, finding, _replay, 2000)
-    assert crashes_count(result.original.crashes) == 7
+    assert crashes_count(result.original.crashes) == 8
     assert crashes_count(result.shrunk.crashes) == 0
     assert same_finding(finding, result.shrunk.result.verdict)
     assert not [c for c in result.shrunk.choices if c[0] == "x" and c[1]]  # the replayed run crashed nowhere

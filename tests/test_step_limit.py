@@ -53,7 +53,7 @@ def test_a_livelock_names_the_actor_going_round():
     just short of the 30 s after which the claim is stale): the verdict says unknown, and
     names the scheduler. A smaller limit keeps the test fast."""
     config = config_for(load("with-items-fanin-measured"), Guards.parse("head"), faults=Faults.parse("executor-crash"))
-    r = run_one(dataclasses.replace(config, max_steps=20_000), 18)
+    r = run_one(dataclasses.replace(config, max_steps=20_000), 2)
     assert r.output.livelock and r.output.looping == ("exec0r1.scheduler",)
     assert r.verdict.stuck_reasons == [
         "livelock: the step limit was reached with actors still busy (busiest over the last 1,000 steps: exec0r1.scheduler)"
@@ -94,6 +94,6 @@ def test_a_scenario_sets_its_own_step_limit_and_a_bounded_loop_then_ends():
 @pytest.mark.slow
 def test_the_requeue_loop_ends_once_the_claim_is_stale_under_a_raised_limit():
     config = config_for(load("with-items-fanin-measured"), Guards.parse("head"), faults=Faults.parse("executor-crash"))
-    r = run_one(dataclasses.replace(config, max_steps=1_000_000), 18)
+    r = run_one(dataclasses.replace(config, max_steps=1_000_000), 2)
     assert not r.output.livelock and r.output.end_time > 30.0  # past the 30 s claim window
     assert r.verdict.results["stuck_workflow"].verdict != UNKNOWN
