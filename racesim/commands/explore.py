@@ -433,6 +433,10 @@ def _shrink_line(s: ShrinkResult, budget: int | None = None) -> str:
     )
 
 
+# A schedule replays only on the model that recorded it; another racesim version may differ.
+_ELSEWHERE = " (saved by another racesim version, or edited?)"
+
+
 def replay_file(path: str) -> tuple[schedule_file.ScheduleFile, RunResult]:
     """Load and strictly replay a schedule file; InputError when it no longer fits."""
     schedule = _load(path)
@@ -440,11 +444,11 @@ def replay_file(path: str) -> tuple[schedule_file.ScheduleFile, RunResult]:
     try:
         result = run_one(config, schedule.seed, choices=schedule.choices, strict=True)
     except ReplayMismatch as exc:
-        raise InputError(f"{path}: the choices no longer fit the model: {exc}") from None
+        raise InputError(f"{path}: the choices no longer fit the model{_ELSEWHERE}: {exc}") from None
     if len(result.output.choices or ()) != len(schedule.choices):
         raise InputError(
-            f"{path}: the choices no longer fit the model: the run ended after {len(result.output.choices or ())} "
-            f"of {len(schedule.choices)} recorded choices"
+            f"{path}: the choices no longer fit the model{_ELSEWHERE}: the run ended after "
+            f"{len(result.output.choices or ())} of {len(schedule.choices)} recorded choices"
         )
     return schedule, result
 
