@@ -18,9 +18,17 @@ from racesim.models.ops import (
     WriteExecutionRow,
 )
 from racesim.models.probe import Decide
-from racesim.models.rows import REQUESTS_QUEUE, WORKER_DISPATCH, Delivery, Message, worker_queue
+from racesim.models.rows import (
+    COMPLETED_QUEUE,
+    EXECUTION_COMPLETED,
+    REQUESTS_QUEUE,
+    WORKER_DISPATCH,
+    Delivery,
+    Message,
+    worker_queue,
+)
 from racesim.models.starter import start_workflow
-from racesim.models.statuses import REQUESTED, SCHEDULED, SCHEDULING
+from racesim.models.statuses import FAILED, REQUESTED, SCHEDULED, SCHEDULING
 
 STALE_CLAIM_SECONDS = 30.0
 
@@ -48,6 +56,14 @@ def execution_scheduler(guards: Guards, consumer: str, graph: Graph) -> Model:
                 yield Ack("S6", consumer, REQUESTS_QUEUE, delivery.tag)
                 continue
             workers = yield ReadWorkers("S3")
+            if not workers:  # every worker's heartbeat is stale: unschedulable
+                if not guards.claim:
+                    raise StoreError("no worker available")  # PRE/FIX: the request is dead-lettered
+                # F93/HEAD fail the row and announce it (fail_unschedulable_execution)
+                if (yield CasExecutionStatus("S3", eid, SCHEDULING, FAILED)):
+                    yield Publish("S3", COMPLETED_QUEUE, Message(EXECUTION_COMPLETED, eid, FAILED))
+                yield Ack("S6", consumer, REQUESTS_QUEUE, delivery.tag)
+                continue
             worker = workers[turn % len(workers)]
             turn += 1
             message = Message(WORKER_DISPATCH, eid, worker_id=worker)

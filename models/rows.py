@@ -56,6 +56,9 @@ COMPLETED_QUEUE = "attune.execution.completed.queue"
 # The status carried by the timeout monitor's completion before 3dcc3a9: a private payload
 # the completion listener cannot decode (spec 3.4).
 UNDECODABLE = "undecodable"
+# The scheduler's worker choice keeps workers whose last heartbeat is at most this old (attune:
+# three 30 s heartbeat intervals, select_worker); none left: the request is unschedulable.
+WORKER_STALE_SECONDS = 90.0
 
 
 def worker_queue(worker_id: int) -> str:

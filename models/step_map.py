@@ -401,7 +401,7 @@ STEPS: tuple[Step, ...] = (
                               "f93": _all(_s(SCHED, 286, 300), _s(SCHED, 324, 344), _s(SCHED, 549, 613)),
                               "head": _all(_s(SCHED, 613, 626), _s(SCHED, 648, 668), _s(SCHED, 900, 976))},
          "A losing claim re-reads the row and requeues while the winner is still `scheduling`."),
-    Step("S3", "scheduler", "Pick a worker round-robin. F93/HEAD: then compare-and-set scheduling -> scheduled with the worker; if the row left scheduling meanwhile, ack the request and send nothing.",
+    Step("S3", "scheduler", "Pick a worker round-robin among those with a fresh heartbeat (90 s); none: PRE/FIX dead-letter the request, F93/HEAD fail the row and publish its completion. F93/HEAD: then compare-and-set scheduling -> scheduled with the worker; if the row left scheduling meanwhile, ack the request and send nothing.",
          (SCHEDULER,), {"pre": _all(_s(SCHED, 230)), "fix": _all(_s(SCHED, 212)),
                         "f93": _all(_s(SCHED, 444, 514)), "head": _all(_s(SCHED, 776, 858))}),
     Step("S4", "scheduler", "PRE/FIX: write status scheduled from the snapshot, no precondition. F93/HEAD: publish to the worker (revert to requested if that fails).",

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 from racesim.models import ops
 from racesim.models.ops import StoreError
-from racesim.models.rows import ChildRows, ExecRow, WorkflowRow
+from racesim.models.rows import WORKER_STALE_SECONDS, ChildRows, ExecRow, WorkflowRow
 from racesim.models.statuses import (
     CANCELING,
     COMPLETED,
@@ -319,7 +319,13 @@ class SimDB:
         return None
 
     def read_workers(self, session: int, op: ops.ReadWorkers) -> tuple[int, ...]:
-        return self.worker_ids
+        """The workers the scheduler may pick: those whose heartbeat is fresh (a running
+        worker beats; one that stopped counts until its last beat is too old)."""
+        beats = self.worker_heartbeat
+        if not beats:
+            return self.worker_ids
+        now = self.now
+        return tuple(w for w in self.worker_ids if w not in beats or now - beats[w] <= WORKER_STALE_SECONDS)
 
     # ---- workflow_execution --------------------------------------------------------------
     def insert_workflow_execution(self, session: int, op: ops.InsertWorkflowExecution) -> int:

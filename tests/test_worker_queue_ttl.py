@@ -14,12 +14,13 @@ import pytest
 from racesim.engine.runner import config_for
 from racesim.models import ops
 from racesim.models.guards import Guards
-from racesim.models.rows import WORKER_DISPATCH, Message
+from racesim.models.rows import WORKER_DISPATCH, WORKER_STALE_SECONDS, Message, worker_queue
 from racesim.models.statuses import FAILED, SCHEDULED
 from racesim.sim import schedule_file
 from racesim.sim.broker import SimBroker
 from racesim.sim.db import ManualClock
 from racesim.sim.faults import CRASH_WORKER_PROCESS
+from racesim.sim.timing import TimingModel
 from racesim.sim.trace import events
 
 from tests.test_crashes import CrashAt, _run
@@ -71,7 +72,8 @@ def _first_run_on_worker1(world, actor, op) -> bool:
 
 def _worker1_down(fanin, guards: str, outage: float, ttl: float):
     """Worker 1's process crashes at its first action and is back after ``outage``; the
-    scheduler keeps handing it work meanwhile (two workers, round-robin)."""
+    scheduler keeps handing it work (two workers, round-robin) until its last heartbeat is
+    90 s old, then only worker 2."""
     dep = replace(fanin.deployment, workers=2, restart_delay=outage, worker_queue_ttl=ttl)
     cfg = config_for(fanin, Guards.parse(guards), deployment=dep)
     return [_run(cfg, seed, CrashAt(CRASH_WORKER_PROCESS, _first_run_on_worker1)) for seed in (1, 2, 3)]
@@ -86,6 +88,20 @@ def test_a_worker_down_longer_than_the_ttl_loses_the_dispatches_sent_to_it(fanin
         assert any(reason.startswith("dispatch expired: ") for reason in r.verdict.stuck_reasons)
         shown = [e.args[1] for e in events(r.output.records) if e.op == "Expire"]
         assert shown == list(r.output.expired)  # the trace shows the broker dropping each
+
+
+def test_a_worker_silent_for_90_s_gets_no_more_work(fanin):
+    """attune's select_worker keeps only workers with a fresh heartbeat (three 30 s
+    intervals). Worker 1 is down for 600 s and each item runs 100-110 s, so items are
+    released well after the crash: the ones released in the first 90 s may still go to
+    worker 1's queue, every later one goes to worker 2."""
+    slow = replace(fanin, timing=TimingModel.from_spec({"worker_duration": {"dist": "uniform", "low": 100.0, "high": 110.0}}))
+    for r in _worker1_down(slow, "pre", outage=600.0, ttl=3600.0):
+        crash = next(e.time for e in events(r.output.records) if e.op == "Crash")
+        sent = [(e.time, e.args[0]) for e in events(r.output.records) if e.op == "Publish" and e.step == "S5"]
+        to_1 = [t for t, q in sent if q == worker_queue(1)]
+        assert to_1 and all(t <= crash + WORKER_STALE_SECONDS for t in to_1)
+        assert [t for t, q in sent if q == worker_queue(2) and t > crash + WORKER_STALE_SECONDS]
 
 
 def test_a_worker_back_within_the_ttl_loses_nothing(fanin):
