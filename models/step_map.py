@@ -415,7 +415,7 @@ STEPS: tuple[Step, ...] = (
                         "f93": _all(_s(CONSUMER, 140, 181)), "head": _all(_s(CONSUMER, 143, 184))}),
     # ---- workflow start ----------------------------------------------------------------
     Step("start", "starter", "The API inserts the workflow's execution (requested) and requests it; the scheduler that takes the request creates the workflow_execution row, marks the execution running and dispatches entry tasks one by one outside any lock.",
-         (START,), {"pre": _all(_s(SCHED, 270, 405)), "fix": _all(_s(SCHED, 269, 405)),
+         (START, "racesim.models.starter:request_workflow"), {"pre": _all(_s(SCHED, 270, 405)), "fix": _all(_s(SCHED, 269, 405)),
                     "f93": _all(_s(SCHED, 622, 771), _s(SCHED, 774, 850)),
                     "head": _all(_s(SCHED, 985, 1183), _s(SCHED, 1186, 1265))},
          "An entry dispatch error aborts the remaining entries in attune; racesim's start continues with the next."),
