@@ -7,7 +7,6 @@ from racesim.models import ops
 from racesim.models.execution_scheduler import execution_scheduler
 from racesim.models.graph import Graph
 from racesim.models.guards import Guards
-from racesim.models.probe import Decide
 from racesim.models.rows import (
     COMPLETED_QUEUE,
     EXECUTION_REQUESTED,
@@ -36,6 +35,7 @@ def _ops_after_workers(guards: str, workers: tuple[int, ...], assigned: bool = T
     while True:
         op = gen.send(result)
         if isinstance(op, ops.Consume):
+            assert op.queue == REQUESTS_QUEUE
             return after
         after.append(op)
         result = assigned if isinstance(op, ops.CasExecutionStatus) else None
@@ -57,41 +57,19 @@ def test_with_no_fresh_worker_pre_and_fix_dead_letter_the_request(guards):
     assert [type(o) for o in after] == [ops.Nack] and after[0].args()[-1] is False
 
 
-def test_a_fresh_worker_gets_the_row(guards="head"):
-    after = _ops_after_workers(guards, (2,))
+def test_a_fresh_worker_gets_the_row():
+    after = _ops_after_workers("head", (2,))
     assert [type(o) for o in after] == [ops.CasExecutionStatus, ops.Publish, ops.Ack]
     assert after[1].queue == worker_queue(2)
 
 
 def _ops_after_assignment(guards: str, assigned: bool) -> list[type]:
-    """Feed one request for a `requested` row through the claiming scheduler, answer the S3
-    compare-and-set with ``assigned``, and return the types of the ops that follow it up to
-    the next consume."""
-    gen = execution_scheduler(Guards.parse(guards), "exec0.requests", Graph({}))
-    op = next(gen)
-    assert isinstance(op, ops.Consume)
-    op = gen.send(Delivery(1, Message(EXECUTION_REQUESTED, 7)))
-    answers = {
-        ops.ReadExecution: ExecRow(7, "demo.act", 1, REQUESTED, WorkflowTask(1, "t", None, None)),
-        ops.ReadAction: None,
-        ops.ReadWorkers: (1, 2),
-    }
-    while not (isinstance(op, ops.CasExecutionStatus) and op.step == "S3"):
-        if isinstance(op, ops.CasExecutionStatus):
-            result: object = True  # S2: requested -> scheduling, won
-        elif isinstance(op, Decide):
-            result = None
-        else:
-            result = answers[type(op)]
-        op = gen.send(result)
-    assert op.args()[1:3] == (SCHEDULING, SCHEDULED)
-    after: list[type] = []
-    op = gen.send(assigned)
-    while not isinstance(op, ops.Consume):
-        after.append(type(op))
-        op = gen.send(None)
-    assert op.queue == REQUESTS_QUEUE
-    return after
+    """The claiming scheduler with two fresh workers: the types of the ops after the S3
+    compare-and-set (scheduling -> scheduled), answered with ``assigned``."""
+    cas, *after = _ops_after_workers(guards, (1, 2), assigned)
+    assert isinstance(cas, ops.CasExecutionStatus) and cas.step == "S3"
+    assert cas.args()[1:3] == (SCHEDULING, SCHEDULED)
+    return [type(o) for o in after]
 
 
 @pytest.mark.parametrize("guards", ["serialized", "f93", "head"])
